@@ -1,0 +1,44 @@
+# VIPER developer commands. Each target sets up .venv on first use and is quick afterwards.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run test bench lint fmt cov clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $(STAMP)
+
+run: $(STAMP)  ## start the bot on the embedded default (http://127.0.0.1:8000/)
+	$(BIN)/viper run
+
+test: $(STAMP)  ## run the unit and integration tests
+	$(BIN)/pytest -q
+
+bench: $(STAMP)  ## run the benchmarks in tests/performance and print the figures
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || echo "wrk not installed: HTTP load figures will be skipped"
+	$(BIN)/pytest tests/performance -q -s -p no:randomly
+
+lint: $(STAMP)  ## ruff, ruff format --check and mypy
+	$(BIN)/ruff check viper tests
+	$(BIN)/ruff format --check viper tests
+	$(BIN)/mypy
+
+fmt: $(STAMP)  ## format and autofix
+	$(BIN)/ruff format viper tests
+	$(BIN)/ruff check --fix viper tests
+
+cov: $(STAMP)  ## tests with a coverage report (htmlcov/index.html)
+	$(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered --cov-report=html
+
+clean:  ## remove the virtualenv and caches (keeps data/ and logs/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache htmlcov .coverage

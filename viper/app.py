@@ -1,0 +1,272 @@
+"""The composition root: config -> bus, clock, store, metrics -> modules -> one Starlette app.
+
+`ViperApp.running()` is the one lifespan: it opens the store, starts the bus and the modules
+in dependency order, and undoes all of it in reverse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import msgspec
+import psutil
+from loguru import logger
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from viper import __version__
+from viper.bus import BusCollector, InMemoryBus
+from viper.clock import Clock, LiveClock
+from viper.config import MODULE_NAMES, Config, section_of, to_dict
+from viper.errors import ConfigError
+from viper.http import EXCEPTION_HANDLERS, BindModule, RequestContext, RootMount, json_response
+from viper.metrics import HttpMetrics, ModuleStateCollector, new_registry
+from viper.modules.base import Health, Module, ModuleContext, Services
+from viper.modules.registry import LEGACY_PORTS, build_modules
+from viper.openapi import build_openapi
+from viper.protocols import StatusSource
+from viper.runner import ModuleRunner, ModuleStatus
+from viper.store.sqlite import Database
+
+ROOT_MODULE = "web"  # mounted at "/" and last, so it never shadows another mount
+
+
+class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of /health."""
+
+    status: str
+    version: str
+    uptime_seconds: float
+    pid: int
+    rss_bytes: int
+    modules: dict[str, ModuleStatus]
+
+
+def make_bus(config: Config) -> InMemoryBus:
+    """The configured bus backend; the Redis one is imported only when chosen."""
+    bus_cfg = config.bus
+    if bus_cfg.backend == "memory":
+        return InMemoryBus(
+            queue_size=bus_cfg.queue_size, drain_timeout=bus_cfg.drain_timeout_seconds
+        )
+    if not config.redis.url:
+        raise ConfigError("bus.backend: 'redis' needs redis.url to be set")
+    redis_bus = importlib.import_module("viper.redis_bus")
+    bus: InMemoryBus = redis_bus.RedisBus(
+        config.redis.url,
+        stream=bus_cfg.stream,
+        group=bus_cfg.group,
+        maxlen=bus_cfg.stream_maxlen,
+        queue_size=bus_cfg.queue_size,
+        drain_timeout=bus_cfg.drain_timeout_seconds,
+    )
+    return bus
+
+
+class ViperApp:
+    """One VIPER process: its modules, bus, store, metrics and HTTP app."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or LiveClock()
+        self.metrics = new_registry()
+        self.http_metrics = HttpMetrics(self.metrics)
+        self.bus = make_bus(config)
+        self.metrics.register(BusCollector(self.bus))
+        self.store = Database(config.store.database)
+        self.services = Services()
+        self.services.provide(StatusSource, self)
+        self.modules: dict[str, Module] = build_modules(config.modules.enabled)
+        self.runner = ModuleRunner(
+            self.modules,
+            self._context,
+            bus=self.bus,
+            clock=self.clock,
+            all_names=MODULE_NAMES,
+            start_timeout=config.server.start_timeout_seconds,
+            stop_timeout=config.server.stop_timeout_seconds,
+        )
+        self.metrics.register(ModuleStateCollector(lambda: dict(self.runner.states)))
+        self.started_monotonic: float | None = None
+        self._running = False
+        self._process = psutil.Process()
+        self.http = self.build_http(self.routes())
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def _context(self, module: Module) -> ModuleContext:
+        return ModuleContext(
+            name=module.name,
+            section=section_of(self.config, module.name),
+            config=self.config,
+            bus=self.bus,
+            clock=self.clock,
+            store=self.store,
+            metrics=self.metrics,
+            logger=logger.bind(module=module.name),
+            services=self.services,
+        )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[ViperApp]:
+        """Open the store, start the bus and every module; undo it all on exit (idempotent)."""
+        if self._running:
+            yield self
+            return
+        await self.store.open()
+        try:
+            await self.bus.start()
+            await self.runner.start()
+        except BaseException:
+            await self.bus.stop()
+            await self.store.close()
+            raise
+        self._running = True
+        self.started_monotonic = time.monotonic()
+        await self._publish_config()
+        try:
+            yield self
+        finally:
+            self._running = False
+            problems = await self.runner.stop()
+            await self.bus.stop()
+            await self.store.close()
+            if problems:
+                logger.error("stopped with errors: {}", "; ".join(problems))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """The ASGI lifespan: the same `running()` context."""
+        async with self.running():
+            yield
+
+    async def _publish_config(self) -> None:
+        """With Redis configured, publish risk settings and symbols under the original keys."""
+        if not (self.config.redis.url and self.config.redis.publish_config):
+            return
+        redis_asyncio = importlib.import_module("redis.asyncio")
+        client = redis_asyncio.Redis.from_url(self.config.redis.url)
+        try:
+            payload = to_dict(self.config)
+            await client.set("config:risk_management", msgspec.json.encode(payload["risk"]))
+            await client.set(
+                "config:trading_symbols", msgspec.json.encode(payload["trading"]["symbols"])
+            )
+        except Exception as exc:  # Redis is optional here: say so and carry on
+            logger.warning("could not publish the config to Redis: {}", type(exc).__name__)
+        finally:
+            await client.aclose()
+
+    # --- status ------------------------------------------------------------------------
+
+    def services_status(self) -> list[ModuleStatus]:
+        """Every known module, enabled or not."""
+        return self.runner.status()
+
+    def health_report(self) -> tuple[HealthReport, int]:
+        """The /health body and its HTTP status (503 unless every enabled module runs)."""
+        statuses = self.runner.status()
+        enabled = [s for s in statuses if s.enabled]
+        if any(s.state != "running" for s in enabled):
+            overall, code = "down", 503
+        elif any(s.health is not None and s.health.status != "ok" for s in enabled):
+            overall, code = "degraded", 200
+        else:
+            overall, code = "ok", 200
+        uptime = time.monotonic() - self.started_monotonic if self.started_monotonic else 0.0
+        report = HealthReport(
+            status=overall,
+            version=__version__,
+            uptime_seconds=round(uptime, 3),
+            pid=os.getpid(),
+            rss_bytes=self._process.memory_info().rss,
+            modules={s.name: s for s in statuses},
+        )
+        return report, code
+
+    # --- HTTP --------------------------------------------------------------------------
+
+    async def _health(self, request: Request) -> Response:
+        """Process and per-module health; 503 while any enabled module is not running."""
+        report, code = self.health_report()
+        return json_response(report, status_code=code)
+
+    async def _metrics(self, request: Request) -> Response:
+        """Prometheus metrics in the text exposition format."""
+        return Response(generate_latest(self.metrics), media_type=CONTENT_TYPE_LATEST)
+
+    async def _openapi(self, request: Request) -> Response:
+        """The OpenAPI description of every route."""
+        return json_response(build_openapi(self.http.routes))
+
+    def module_routes(self, module: Module) -> list[BaseRoute]:
+        """A module's routes plus its own `/health`."""
+
+        async def module_health(request: Request) -> Response:
+            state = self.runner.states.get(module.name)
+            health = (
+                module.health() if state == "running" else Health(status="down", detail=str(state))
+            )
+            return json_response(
+                {"module": module.name, "state": state, "health": health},
+                status_code=200 if health.status != "down" else 503,
+            )
+
+        module_health.__doc__ = f"Health of the {module.name} module"
+        return [*module.routes, Route("/health", module_health, methods=["GET"])]
+
+    def routes(self) -> list[BaseRoute]:
+        """Core routes, then one mount per enabled module (the root module last)."""
+        routes: list[BaseRoute] = [
+            Route("/health", self._health, methods=["GET"]),
+            Route("/metrics", self._metrics, methods=["GET"]),
+            Route("/openapi.json", self._openapi, methods=["GET"]),
+        ]
+        for name, module in self.modules.items():
+            if name == ROOT_MODULE:
+                continue
+            routes.append(self._mount(f"/{name}", module, self.module_routes(module)))
+        root = self.modules.get(ROOT_MODULE)
+        if root is not None:
+            routes.append(RootMount(root.routes, [Middleware(BindModule, module=root)]))
+        return routes
+
+    @staticmethod
+    def _mount(path: str, module: Module, routes: Sequence[BaseRoute]) -> Mount:
+        return Mount(path, routes=list(routes), middleware=[Middleware(BindModule, module=module)])
+
+    def build_http(self, routes: Sequence[BaseRoute], *, lifespan: bool = True) -> Starlette:
+        """A Starlette app over `routes` with VIPER's middleware and error handlers."""
+        return Starlette(
+            debug=False,
+            routes=list(routes),
+            middleware=[
+                Middleware(
+                    RequestContext,
+                    metrics=self.http_metrics,
+                    access_log=self.config.server.access_log,
+                )
+            ],
+            exception_handlers=dict(EXCEPTION_HANDLERS),
+            lifespan=self.lifespan if lifespan else None,
+        )
+
+    def legacy_apps(self) -> dict[int, Starlette]:
+        """For `[server] legacy_ports`: each module's routes at the root of its original port."""
+        offset = self.config.server.legacy_port_offset
+        apps: dict[int, Starlette] = {}
+        for name, module in self.modules.items():
+            port = LEGACY_PORTS.get(name)
+            if port is None:
+                continue
+            routes = [self._mount("", module, self.module_routes(module))]
+            apps[port + offset] = self.build_http(routes, lifespan=False)
+        return apps

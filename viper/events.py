@@ -1,0 +1,170 @@
+"""Every event that crosses the bus, as frozen, tagged msgspec Structs.
+
+Facts are past tense (`CandleClosed`), asks say so (`TradeIntent`, `OrderRequest`). Each event
+has an `id` and a `ts_ms` (UTC milliseconds). `Event` is the union of them all; one decoder
+for it serves the Redis backend.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Literal
+
+import msgspec
+
+from viper.domain import Candle, Direction, Fill, Order, OrderType, Position, Score, Side
+
+Severity = Literal["info", "warning", "critical"]
+ModuleStateName = Literal["created", "starting", "running", "stopping", "stopped", "failed"]
+
+
+def new_event_id() -> str:
+    """A fresh, unique event id."""
+    return uuid.uuid4().hex
+
+
+class BaseEvent(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Fields every event carries."""
+
+    ts_ms: int
+    id: str = msgspec.field(default_factory=new_event_id)
+
+
+class ModuleStateChanged(BaseEvent, frozen=True):
+    """A module moved through its lifecycle."""
+
+    module: str
+    old: ModuleStateName
+    new: ModuleStateName
+    reason: str = ""
+
+
+class CandleClosed(BaseEvent, frozen=True):
+    """A bar closed on a symbol and timeframe."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    candle: Candle
+
+
+class Ticker(BaseEvent, frozen=True):
+    """The latest trade price (and best bid/ask where known) of a symbol."""
+
+    exchange: str
+    symbol: str
+    last: float
+    bid: float | None = None
+    ask: float | None = None
+
+
+class ScoreComputed(BaseEvent, frozen=True):
+    """The VIPER score of a symbol at a closed bar."""
+
+    symbol: str
+    timeframe: str
+    score: Score
+
+
+class SignalGenerated(BaseEvent, frozen=True):
+    """A score crossed the threshold: a reason to trade."""
+
+    symbol: str
+    timeframe: str
+    direction: Direction
+    score: float
+    price: float
+
+
+class TradeIntent(BaseEvent, frozen=True):
+    """The live engine asks the risk manager to open or close a position."""
+
+    intent_id: str
+    symbol: str
+    side: Side
+    purpose: Literal["entry", "exit"]
+    price: float
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    strategy: str = ""
+    reason: str = ""
+
+
+class TradeRejected(BaseEvent, frozen=True):
+    """The risk manager refused an intent; `reason` is a stable code."""
+
+    intent_id: str
+    symbol: str
+    reason: str
+    detail: str = ""
+
+
+class OrderRequest(BaseEvent, frozen=True):
+    """An approved, sized order for the order manager to journal and send."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    amount: Decimal
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    reduce_only: bool = False
+    post_only: bool = False
+    intent_id: str = ""
+
+
+class OrderUpdated(BaseEvent, frozen=True):
+    """An order changed state."""
+
+    order: Order
+    old_state: str = ""
+
+
+class OrderFilled(BaseEvent, frozen=True):
+    """An order was (partly) executed."""
+
+    fill: Fill
+
+
+class PositionChanged(BaseEvent, frozen=True):
+    """A position opened, changed size or closed."""
+
+    position: Position
+
+
+class AlertRaised(BaseEvent, frozen=True):
+    """Something a person should know about."""
+
+    rule: str
+    severity: Severity
+    message: str
+    source: str = ""
+
+
+class ConfigChanged(BaseEvent, frozen=True):
+    """A setting was changed at run time (audited)."""
+
+    section: str
+    key: str
+    actor: str = ""
+
+
+Event = (
+    ModuleStateChanged
+    | CandleClosed
+    | Ticker
+    | ScoreComputed
+    | SignalGenerated
+    | TradeIntent
+    | TradeRejected
+    | OrderRequest
+    | OrderUpdated
+    | OrderFilled
+    | PositionChanged
+    | AlertRaised
+    | ConfigChanged
+)
+
+EVENT_TYPES: tuple[type[BaseEvent], ...] = Event.__args__

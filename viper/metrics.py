@@ -1,0 +1,76 @@
+"""Prometheus metrics of the process: one registry per app, never the global one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import psutil
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class HttpMetrics:
+    """Requests by route and status, and their latency."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "viper_http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "viper_response_time_seconds",
+            "HTTP response time by method and route template",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self._children: dict[tuple[str, str, int], tuple[Callable[[], None], Callable]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and record its latency."""
+        key = (method, route, status)
+        pair = self._children.get(key)
+        if pair is None:
+            pair = (
+                self.requests.labels(method, route, str(status)).inc,
+                self.latency.labels(method, route).observe,
+            )
+            self._children[key] = pair
+        pair[0]()
+        pair[1](seconds)
+
+
+class ModuleStateCollector(Collector):
+    """`viper_module_up{module}`: 1 running, 0 otherwise; and the process RSS."""
+
+    def __init__(self, states: Callable[[], dict[str, str]]) -> None:
+        self._states = states
+        self._process = psutil.Process()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = GaugeMetricFamily("viper_module_up", "1 when the module is running", labels=["module"])
+        for name, state in self._states().items():
+            up.add_metric([name], 1.0 if state == "running" else 0.0)
+        yield up
+        memory = GaugeMetricFamily("viper_memory_usage", "Resident memory of the process, bytes")
+        memory.add_metric([], float(self._process.memory_info().rss))
+        yield memory
+
+
+def new_registry() -> CollectorRegistry:
+    """A registry with process and platform metrics."""
+    registry = CollectorRegistry(auto_describe=True)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    return registry

@@ -1,0 +1,1 @@
+"""VIPER's modules: one package each, exporting `module`, the class the registry builds."""

@@ -1,0 +1,12 @@
+"""Routes of the exchange module; planned routes answer 501 until built."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from viper.modules.skeleton import planned
+
+routes: list[BaseRoute] = [
+    planned("/orders", ("GET", "POST"), "exchange orders"),
+    planned("/balance", ("GET",), "account balance"),
+]

@@ -1,0 +1,11 @@
+"""Routes of the monitoring module; planned routes answer 501 until built."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from viper.modules.skeleton import planned
+
+routes: list[BaseRoute] = [
+    planned("/metrics", ("GET",), "metrics summary as JSON"),
+]

@@ -1,0 +1,1 @@
+"""The dashboard's static files, shipped inside the package."""
