@@ -303,6 +303,12 @@ def _enc_hook(obj: object) -> object:
     raise NotImplementedError(f"cannot write {type(obj)!r}")
 
 
+def _drop_secret(obj: object) -> object:
+    if isinstance(obj, Secret):
+        return None
+    raise NotImplementedError(f"cannot write {type(obj)!r}")
+
+
 def _list_fields() -> set[tuple[str, str]]:
     """(section, key) pairs whose type is a list; env values for them may be comma-separated."""
     found: set[tuple[str, str]] = set()
@@ -441,7 +447,9 @@ def dump_json(config: Config) -> bytes:
 
 def config_id(config: Config | Section) -> str:
     """A stable hash of a config (secrets excluded) that keys results computed under it."""
-    payload = msgspec.json.encode(msgspec.to_builtins(config, enc_hook=_enc_hook), order="sorted")
+    payload = msgspec.json.encode(
+        msgspec.to_builtins(config, enc_hook=_drop_secret), order="sorted"
+    )
     return hashlib.sha256(payload).hexdigest()[:16]
 
 

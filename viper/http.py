@@ -64,8 +64,8 @@ def json_response(
 
 
 def _field_of(message: str) -> str | None:
-    _, _, where = message.rpartition(" - at ")
-    path = where.strip("`").removeprefix("$").lstrip(".")
+    _, sep, where = message.rpartition(" - at ")
+    path = where.strip("`").removeprefix("$").lstrip(".") if sep else ""
     if message.startswith("Object missing required field"):
         missing = message.split("`")[1]
         return f"{path}.{missing}" if path else missing

@@ -142,12 +142,16 @@ class ModuleRunner:
             self._move(name, "running")
         self.started_at = time.time()
         logger.info(
-            "{} modules running in {:.0f} ms", len(self.order), 1000 * (time.perf_counter() - t0)
+            "{} modules running in {:.0f} ms: {}",
+            len(self.order),
+            1000 * (time.perf_counter() - t0),
+            ", ".join(self.order),
         )
 
     async def stop(self) -> list[str]:
         """Stop every started module in reverse order; returns (and logs) every error."""
         problems: list[str] = []
+        stopped: list[str] = []
         for name in reversed(self.order):
             state = self.states[name]
             if state in ("created", "stopped"):
@@ -168,6 +172,9 @@ class ModuleRunner:
                 logger.error("module {} failed to stop: {}", name, cause)
                 continue
             self._move(name, "stopped")
+            stopped.append(name)
+        if stopped:
+            logger.info("modules stopped: {}", ", ".join(stopped))
         return problems
 
     def status(self) -> list[ModuleStatus]:

@@ -1,0 +1,65 @@
+"""SQLite store: WAL, versioned migrations, all-or-nothing transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from viper.errors import ConfigError, ConflictError
+from viper.store.sqlite import Database
+
+STEPS = [
+    "CREATE TABLE orders (id TEXT PRIMARY KEY, qty REAL NOT NULL)",
+    "CREATE INDEX orders_qty ON orders (qty)",
+]
+
+
+async def test_opens_in_wal_mode_and_creates_the_folder(tmp_path: Path) -> None:
+    db = Database(tmp_path / "deep" / "viper.db")
+    await db.open()
+    assert (await db.execute("PRAGMA journal_mode"))[0][0] == "wal"
+    await db.close()
+    assert (tmp_path / "deep" / "viper.db").exists()
+
+
+async def test_migrations_apply_once_and_resume_from_the_stored_version(tmp_path: Path) -> None:
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    assert await db.migrate("order", STEPS[:1]) == 1
+    assert await db.migrate("order", STEPS) == 2  # only the new step runs
+    assert await db.migrate("order", STEPS) == 2
+    rows = await db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+    assert ("orders_qty",) in rows
+    await db.close()
+
+
+async def test_a_failing_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    await db.migrate("order", STEPS)
+
+    def write_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO orders VALUES ('a', 1.0)")
+        conn.execute("INSERT INTO orders VALUES ('a', 2.0)")  # duplicate key
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.transaction(write_then_fail)
+    assert await db.execute("SELECT COUNT(*) FROM orders") == [(0,)]
+    await db.executemany("INSERT INTO orders VALUES (?, ?)", [("x", 1.0), ("y", 2.0)])
+    assert await db.execute("SELECT COUNT(*) FROM orders") == [(2,)]
+    await db.close()
+    await db.close()
+
+
+async def test_use_before_open_is_a_conflict() -> None:
+    with pytest.raises(ConflictError):
+        await Database(":memory:").execute("SELECT 1")
+
+
+async def test_an_unopenable_path_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match=r"store\.database"):
+        await Database(blocker / "sub" / "v.db").open()
