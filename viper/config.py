@@ -256,6 +256,43 @@ class CacheConfig(Section, frozen=True):
     max_entries: Annotated[PositiveInt, _doc("Entries the in-process cache holds")] = 256
 
 
+class DataConfig(Section, frozen=True):
+    exchange: Annotated[
+        str, _doc("Exchange whose candles are stored and served; empty = [exchange] id")
+    ] = ""
+    page_size: Annotated[
+        Annotated[int, Meta(ge=10, le=5000)], _doc("Candles asked for per download request")
+    ] = 1000
+    max_rows_per_request: Annotated[
+        PositiveInt, _doc("Largest page /data/candles returns as JSON")
+    ] = 10_000
+
+
+class StreamerConfig(Section, frozen=True):
+    source: Annotated[
+        Literal["auto", "replay", "live", "poll"],
+        _doc("auto: replay in paper mode, live websocket otherwise; poll: REST polling"),
+    ] = "auto"
+    replay_data: Annotated[
+        Literal["auto", "store", "synthetic"],
+        _doc("What replay plays: stored candles when present (auto), or the synthetic market"),
+    ] = "auto"
+    speed: Annotated[
+        PositiveFloat, _doc("Replay speed: 1 = real time, 60 = one minute of market per second")
+    ] = 1.0
+    warmup_bars: Annotated[
+        NonNegativeInt, _doc("Bars published at once before replay paces itself")
+    ] = 200
+    seed: Annotated[int, _doc("Seed of the synthetic market")] = 7
+    stale_after_seconds: Annotated[
+        Annotated[float, Meta(ge=0)], _doc("No data for this long = stale; 0 = three bars")
+    ] = 0.0
+    poll_interval_seconds: Annotated[PositiveFloat, _doc("REST polling period")] = 5.0
+    reconnect_max_delay_seconds: Annotated[
+        PositiveFloat, _doc("Longest wait between reconnect attempts")
+    ] = 30.0
+
+
 class Config(Section, frozen=True):
     """The whole configuration; one section per concern."""
 
@@ -271,6 +308,8 @@ class Config(Section, frozen=True):
     signal: SignalConfig = msgspec.field(default_factory=SignalConfig)
     backtester: BacktesterConfig = msgspec.field(default_factory=BacktesterConfig)
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
+    data: DataConfig = msgspec.field(default_factory=DataConfig)
+    streamer: StreamerConfig = msgspec.field(default_factory=StreamerConfig)
 
 
 # The original system's environment variables and the key each one sets.

@@ -7,7 +7,8 @@ for it serves the Redis backend.
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import secrets
 from decimal import Decimal
 from typing import Literal
 
@@ -19,9 +20,15 @@ Severity = Literal["info", "warning", "critical"]
 ModuleStateName = Literal["created", "starting", "running", "stopping", "stopped", "failed"]
 
 
+# Ids are a random per-process prefix and a counter: unique across processes, and about ten
+# times cheaper than uuid4 on the bus's hot path.
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count()
+
+
 def new_event_id() -> str:
-    """A fresh, unique event id."""
-    return uuid.uuid4().hex
+    """A fresh, unique event id (32 hex characters)."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
 class BaseEvent(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -57,6 +64,22 @@ class Ticker(BaseEvent, frozen=True):
     last: float
     bid: float | None = None
     ask: float | None = None
+
+
+class MarketDataStale(BaseEvent, frozen=True):
+    """No market data arrived for a symbol for longer than allowed."""
+
+    source: str
+    symbol: str
+    silent_seconds: float
+
+
+class MarketDataResumed(BaseEvent, frozen=True):
+    """Market data flows again for a symbol after it went stale or the feed reconnected."""
+
+    source: str
+    symbol: str
+    backfilled: int = 0
 
 
 class ScoreComputed(BaseEvent, frozen=True):
@@ -155,6 +178,8 @@ Event = (
     ModuleStateChanged
     | CandleClosed
     | Ticker
+    | MarketDataStale
+    | MarketDataResumed
     | ScoreComputed
     | SignalGenerated
     | TradeIntent

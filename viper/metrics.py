@@ -8,6 +8,7 @@ import psutil
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -74,3 +75,26 @@ def new_registry() -> CollectorRegistry:
     ProcessCollector(registry=registry)
     PlatformCollector(registry=registry)
     return registry
+
+
+class BreakerMetrics:
+    """Circuit breaker state (0 closed, 1 half-open, 2 open) and how often each opened."""
+
+    CODES: dict[str, float] = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.state = Gauge(
+            "viper_circuit_state",
+            "Circuit breaker state: 0 closed, 1 half-open, 2 open",
+            ["breaker"],
+            registry=registry,
+        )
+        self.opened = Counter(
+            "viper_circuit_opened", "Times a circuit breaker opened", ["breaker"], registry=registry
+        )
+
+    def on_change(self, name: str, old: str, new: str) -> None:
+        """Pass as a CircuitBreaker's `on_change`."""
+        self.state.labels(name).set(self.CODES.get(new, -1.0))
+        if new == "open":
+            self.opened.labels(name).inc()

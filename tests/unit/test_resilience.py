@@ -7,9 +7,11 @@ import random
 from collections.abc import Awaitable, Callable
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
 from viper.clock import TestClock
 from viper.errors import APIError, RejectedError, TemporaryError
+from viper.metrics import BreakerMetrics
 from viper.resilience import (
     BreakerState,
     CircuitBreaker,
@@ -555,3 +557,20 @@ async def test_limiter_rejects_impossible_requests(clock: TestClock, tokens: flo
     with pytest.raises(ValueError, match="tokens"):
         limiter.try_acquire(tokens)
     assert clock.sleeps == []
+
+
+async def test_breaker_metrics_follow_state_changes(clock: TestClock) -> None:
+    registry = CollectorRegistry()
+    metrics = BreakerMetrics(registry)
+    breaker = CircuitBreaker(
+        "bitget", failure_threshold=1, clock=clock, on_change=metrics.on_change
+    )
+
+    async def fail() -> None:
+        raise TemporaryError("down")
+
+    with pytest.raises(TemporaryError):
+        await breaker.call(fail)
+    text = generate_latest(registry).decode()
+    assert 'viper_circuit_state{breaker="bitget"} 2.0' in text
+    assert 'viper_circuit_opened_total{breaker="bitget"} 1.0' in text

@@ -1,0 +1,35 @@
+"""Timeframes as ccxt names them ("1m", "4h", "1d") and their length in milliseconds."""
+
+from __future__ import annotations
+
+import re
+
+from viper.errors import ValidationError
+
+_UNITS_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_PATTERN = re.compile(r"^(\d+)([smhdw])$")
+COMMON = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w")
+
+
+def timeframe_ms(timeframe: str, field: str = "timeframe") -> int:
+    """Length of one bar in milliseconds; a ValidationError names `field` when unknown."""
+    match = _PATTERN.match(timeframe.strip())
+    if match is None or int(match.group(1)) == 0:
+        raise ValidationError(
+            f"{field}: unknown timeframe {timeframe!r}; use e.g. {', '.join(COMMON[:8])}",
+            field=field,
+        )
+    return int(match.group(1)) * _UNITS_MS[match.group(2)]
+
+
+def is_multiple(higher: str, lower: str) -> bool:
+    """Whether bars of `higher` are made of whole bars of `lower`."""
+    return timeframe_ms(higher) % timeframe_ms(lower) == 0 and timeframe_ms(higher) >= timeframe_ms(
+        lower
+    )
+
+
+def floor_ms(ts_ms: int, timeframe: str) -> int:
+    """The open time of the bar of `timeframe` that contains `ts_ms` (UTC-aligned)."""
+    step = timeframe_ms(timeframe)
+    return ts_ms - ts_ms % step
