@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -76,6 +77,7 @@ class ViperApp:
 
     def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
         self.config = config
+        self.node = f"{socket.gethostname()}:{os.getpid()}"
         self.clock: Clock = clock or LiveClock()
         self.metrics = new_registry()
         self.http_metrics = HttpMetrics(self.metrics)

@@ -126,6 +126,9 @@ class ServerConfig(Section, frozen=True):
     stop_timeout_seconds: Annotated[
         PositiveFloat, _doc("How long one module may take to stop before it is abandoned")
     ] = 10.0
+    node_status_seconds: Annotated[
+        PositiveFloat, _doc("How often this process announces its modules on the bus")
+    ] = 5.0
 
 
 class LoggingConfig(Section, frozen=True):

@@ -47,6 +47,14 @@ class ModuleStateChanged(BaseEvent, frozen=True):
     reason: str = ""
 
 
+class NodeStatus(BaseEvent, frozen=True):
+    """A process announces which modules it runs (a heartbeat, every `interval_seconds`)."""
+
+    node: str
+    modules: dict[str, ModuleStateName]
+    interval_seconds: float
+
+
 class CandleClosed(BaseEvent, frozen=True):
     """A bar closed on a symbol and timeframe."""
 
@@ -176,6 +184,7 @@ class ConfigChanged(BaseEvent, frozen=True):
 
 Event = (
     ModuleStateChanged
+    | NodeStatus
     | CandleClosed
     | Ticker
     | MarketDataStale

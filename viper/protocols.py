@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 class StatusSource(Protocol):
     """The runner's view of every module (provided by the app itself)."""
 
+    @property
+    def node(self) -> str:
+        """This process's name on the bus: host:pid."""
+        ...
+
     def services_status(self) -> list[ModuleStatus]:
         """Every known module with its enabled flag, state and health."""
         ...

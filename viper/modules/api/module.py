@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from starlette.routing import BaseRoute
 
+from viper.bus import EventBus
+from viper.clock import Clock
+from viper.events import NodeStatus
+from viper.modules.api.nodes import NodeTable, NodeView
 from viper.modules.api.routes import routes
 from viper.modules.base import Health, ModuleContext
 from viper.protocols import StatusSource
@@ -13,13 +19,15 @@ from viper.runner import ModuleStatus
 
 
 class ApiModule:
-    """Serves /api: the services' status now; portfolio, risk and backtests as they are built."""
+    """Serves /api: the services of this process and of the others on the bus."""
 
     name = "api"
     requires: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._status: StatusSource | None = None
+        self._nodes: NodeTable | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -27,15 +35,55 @@ class ApiModule:
 
     async def start(self, ctx: ModuleContext) -> None:
         self._status = ctx.services.get(StatusSource)
+        self._nodes = NodeTable(self._status.node, ctx.clock)
+        nodes = self._nodes
+
+        async def on_status(event: NodeStatus) -> None:
+            nodes.record(event)
+
+        ctx.bus.subscribe(NodeStatus, on_status, name="api.nodes", overflow="drop_oldest")
+        interval = ctx.config.server.node_status_seconds
+        self._task = asyncio.create_task(
+            self._announce(ctx.bus, ctx.clock, interval), name="api.node-status"
+        )
+
+    async def _announce(self, bus: EventBus, clock: Clock, interval: float) -> None:
+        """Tell the other processes which modules run here, now and every `interval`."""
+        while True:
+            if self._status is not None:
+                modules = {s.name: s.state for s in self._status.services_status() if s.state}
+                await bus.publish(
+                    NodeStatus(
+                        ts_ms=clock.now_ms(),
+                        node=self._status.node,
+                        modules=modules,
+                        interval_seconds=interval,
+                    )
+                )
+            await clock.sleep(interval)
 
     async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
         self._status = None
 
     def health(self) -> Health:
         return Health(status="ok")
 
+    @property
+    def node(self) -> str:
+        """This process's name on the bus."""
+        return self._status.node if self._status is not None else ""
+
     def services_status(self) -> list[ModuleStatus]:
-        """Every module with its enabled flag, state and health."""
+        """Every module of this process with its enabled flag, state and health."""
         if self._status is None:
             return []
         return self._status.services_status()
+
+    def other_nodes(self) -> list[NodeView]:
+        """Other processes on the bus and their modules."""
+        return self._nodes.views() if self._nodes is not None else []
