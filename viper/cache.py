@@ -118,7 +118,7 @@ class Cache:
         found, value = self.memory.get(kind, key)
         if found:
             self._hit(kind, "memory", started)
-            return value  # type: ignore[no-any-return]
+            return value
         self.metrics.misses.labels(kind, "memory").inc()
         if self.redis is not None and codec is not None:
             raw = await self._redis_get(key)
@@ -126,12 +126,12 @@ class Cache:
                 value = codec.decode(raw)
                 self.memory.put(kind, key, value, self.ttl(kind))
                 self._hit(kind, "redis", started)
-                return value  # type: ignore[no-any-return]
+                return value
             self.metrics.misses.labels(kind, "redis").inc()
         value = await load()
         await self.put(kind, key, value, codec)
         self._hit(kind, "source", started)
-        return value  # type: ignore[no-any-return]
+        return value
 
     async def put(self, kind: str, key: str, value: T, codec: Codec[T] | None = None) -> None:
         """Store `value` in memory and, with a codec, in Redis."""

@@ -15,8 +15,15 @@ from pathlib import Path
 import msgspec
 
 from viper import __version__
+from viper.cli_data import add_data_commands
 from viper.config import Config, config_id, dump_json, load_config, secret_values
-from viper.errors import ConfigError, ViperError
+from viper.errors import (
+    ConfigError,
+    DataError,
+    NotFoundError,
+    RejectedError,
+    ViperError,
+)
 
 DEFAULT_CONFIG = "config.toml"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -121,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "defaults", help="print a documented config.toml with every key at its default"
     )
     defaults.set_defaults(handler=_config_defaults)
+    add_data_commands(commands, _add_config)
     return parser
 
 
@@ -151,12 +159,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        code: int = handler(args)
+        if getattr(args, "with_config", False):
+            code: int = handler(args, read_config(args.config))
+        else:
+            code = handler(args)
     except CliError as exc:
         print(f"viper: {exc}", file=sys.stderr)
         return exc.code
     except KeyboardInterrupt:
         return EXIT_OK
+    except (ConfigError, RejectedError, NotFoundError, DataError) as exc:  # the input is wrong
+        print(f"viper: {exc.detail}", file=sys.stderr)
+        return EXIT_USAGE
+    except ViperError as exc:  # the world is wrong (exchange down, ...): try again later
+        print(f"viper: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
     except msgspec.ValidationError as exc:  # a value that slipped past the config types
         print(f"viper: invalid value: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -198,6 +198,9 @@ class ExchangeConfig(Section, frozen=True):
         default_factory=Secret
     )
     timeout_seconds: Annotated[PositiveFloat, _doc("Timeout of one exchange request")] = 10.0
+    api_url: Annotated[
+        str, _doc("Replace the exchange's REST base URL (a proxy or a local test server)")
+    ] = ""
     paper_balance: Annotated[PositiveFloat, _doc("Starting USDT balance of the paper account")] = (
         10_000.0
     )

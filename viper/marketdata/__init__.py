@@ -1,0 +1,1 @@
+"""Market data in the store's schema: file importers, a synthetic market, frame helpers."""
