@@ -13,6 +13,22 @@ from viper.clock import TestClock
 from viper.config import ENV_PREFIX, LEGACY_ENV, Config, parse_config
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_data() -> Path:
+    """The real market data beside the repository (CI lays `shared/` next to the clone)."""
+    candidates = [
+        Path(os.environ["VIPER_SHARED_DATA"]) if os.environ.get("VIPER_SHARED_DATA") else None,
+        REPO.parent / "shared" / "data",
+        Path("/work/shared/data"),
+    ]
+    return next(
+        (p for p in candidates if p is not None and p.is_dir()), REPO.parent / "shared" / "data"
+    )
+
+
+SHARED_DATA = _shared_data()
 
 
 @pytest.fixture(autouse=True)

@@ -90,14 +90,14 @@ def _operation(path: str, route: Route, refs: dict[int, Any]) -> dict[str, Any]:
 
 
 def _query_params(struct: type) -> list[dict[str, Any]]:
-    info = msgspec.inspect.type_info(struct)
-    if not isinstance(info, msgspec.inspect.StructType):
+    if not (isinstance(struct, type) and issubclass(struct, msgspec.Struct)):
         return []
     params = []
-    for fld in info.fields:
+    for fld in msgspec.structs.fields(struct):
         schema = msgspec.json.schema(fld.type, schema_hook=_schema_hook)
         schema.pop("$defs", None)
+        required = fld.default is msgspec.NODEFAULT and fld.default_factory is msgspec.NODEFAULT
         params.append(
-            {"name": fld.encode_name, "in": "query", "required": fld.required, "schema": schema}
+            {"name": fld.encode_name, "in": "query", "required": required, "schema": schema}
         )
     return params

@@ -9,16 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHARED_DATA
 from tests.fakes.bitget import FakeBitget, make_candles
 from viper.cli import main
 from viper.store.candles import CandleStore
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "ohlcv"
+DATA = SHARED_DATA / "ohlcv"
 XRP_1H = DATA / "freqtrade__freqtrade" / "futures" / "XRP_USDT_USDT-1h-futures.feather"
 ADA_5M = DATA / "freqtrade__freqtrade" / "ADA_BTC-5m.feather"
 
 
-def test_import_then_list_and_gaps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_then_list_and_gaps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["data", "import", str(XRP_1H), str(ADA_5M)]) == 0
     out = capsys.readouterr().out
@@ -32,22 +35,31 @@ def test_import_then_list_and_gaps(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "40 missing bars" in gaps  # the README's gap count for this file
 
 
-def test_importing_a_trades_file_exits_2_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_importing_a_trades_file_exits_2_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     trades = DATA / "freqtrade__freqtrade" / "XRP_ETH-trades.json.gz"
     assert main(["data", "import", str(trades)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("viper: ") and "\n" not in err
-    assert not (tmp_path / "data" / "candles").exists() or CandleStore(tmp_path / "data" / "candles").datasets() == []
+    assert (
+        not (tmp_path / "data" / "candles").exists()
+        or CandleStore(tmp_path / "data" / "candles").datasets() == []
+    )
 
 
-def test_download_without_since_and_nothing_stored_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_download_without_since_and_nothing_stored_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["data", "download", "--symbols", "BTC/USDT:USDT"]) == 2
     assert "give a start date" in capsys.readouterr().err
 
 
-def test_bad_since_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_since_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["data", "download", "--symbols", "BTC/USDT:USDT", "--since", "last week"]) == 2
     assert "--since" in capsys.readouterr().err
@@ -55,10 +67,22 @@ def test_bad_since_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caps
 
 async def run_download(cwd: Path, url: str, *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "viper", "data", "download", "--exchange", "bitget",
-        "--symbols", "BTC/USDT:USDT,ETH/USDT:USDT", "--timeframe", "1m", *args,
-        cwd=cwd, env={**os.environ, "VIPER__EXCHANGE__API_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "viper",
+        "data",
+        "download",
+        "--exchange",
+        "bitget",
+        "--symbols",
+        "BTC/USDT:USDT,ETH/USDT:USDT",
+        "--timeframe",
+        "1m",
+        *args,
+        cwd=cwd,
+        env={**os.environ, "VIPER__EXCHANGE__API_URL": url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode or 0, out.decode()

@@ -18,11 +18,12 @@ from typing import Literal
 import polars as pl
 import pytest
 
+from tests.conftest import SHARED_DATA
 from viper.errors import DataError
 from viper.marketdata.importers import import_file, load_file
 from viper.store.candles import CandleStore, resample
 
-DATA = Path("/work/shared/data")
+DATA = SHARED_DATA
 MANIFEST = DATA / "MANIFEST.json"
 ENTRIES: list[dict[str, object]] = (
     json.loads(MANIFEST.read_text())["files"] if MANIFEST.is_file() else []

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.conftest import SHARED_DATA
 from tests.performance.conftest import Report
 from viper.marketdata.importers import import_file
 from viper.marketdata.synthetic import generate
@@ -22,7 +23,7 @@ from viper.store.candles import CandleStore
 N = 1_000_000
 EX, SYM, TF = "binance", "BTC/USDT:USDT", "1m"
 START = 1_577_836_800_000  # 2020-01-01 00:00 UTC
-REAL_5M = Path("/work/shared/data/ohlcv/kiduki555__freqtrade_kiduki/binance/BTC_USDT-5m.feather")
+REAL_5M = SHARED_DATA / "ohlcv/kiduki555__freqtrade_kiduki/binance/BTC_USDT-5m.feather"
 
 
 def timed(action: Callable[[], object], runs: int) -> tuple[float, object]:
