@@ -51,7 +51,7 @@ class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
     modules: dict[str, ModuleStatus]
 
 
-def make_bus(config: Config) -> InMemoryBus:
+def make_bus(config: Config, node: str) -> InMemoryBus:
     """The configured bus backend; the Redis one is imported only when chosen."""
     bus_cfg = config.bus
     if bus_cfg.backend == "memory":
@@ -68,8 +68,18 @@ def make_bus(config: Config) -> InMemoryBus:
         maxlen=bus_cfg.stream_maxlen,
         queue_size=bus_cfg.queue_size,
         drain_timeout=bus_cfg.drain_timeout_seconds,
+        node_id=node,
     )
     return bus
+
+
+def bus_collector(bus: InMemoryBus) -> BusCollector:
+    """The Prometheus view of whichever bus backend runs."""
+    if type(bus).__name__ == "RedisBus":
+        redis_bus = importlib.import_module("viper.redis_bus")
+        collector: BusCollector = redis_bus.RedisBusCollector(bus)
+        return collector
+    return BusCollector(bus)
 
 
 class ViperApp:
@@ -77,12 +87,12 @@ class ViperApp:
 
     def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
         self.config = config
-        self.node = f"{socket.gethostname()}:{os.getpid()}"
+        self.node = config.bus.node_id or f"{socket.gethostname()}:{os.getpid()}"
         self.clock: Clock = clock or LiveClock()
         self.metrics = new_registry()
         self.http_metrics = HttpMetrics(self.metrics)
-        self.bus = make_bus(config)
-        self.metrics.register(BusCollector(self.bus))
+        self.bus = make_bus(config, self.node)
+        self.metrics.register(bus_collector(self.bus))
         self.store = Database(config.store.database)
         self.services = Services()
         self.services.provide(StatusSource, self)

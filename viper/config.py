@@ -155,6 +155,10 @@ class BusConfig(Section, frozen=True):
         str,
         _doc("Consumer group of this process; processes in one group share events, empty = own"),
     ] = ""
+    node_id: Annotated[
+        str,
+        _doc("Stable name of this process on the bus (to resume a named group); empty = host:pid"),
+    ] = ""
 
 
 class RedisConfig(Section, frozen=True):

@@ -27,7 +27,7 @@ SEED_ROUTES = {
     "monitoring": ["/metrics", "/health"],
     "live": ["/trade", "/positions"],
     "vault": ["/credentials", "/tokens"],
-    "streamer": ["/stream", "/realtime"],
+    "streamer": ["/realtime"],  # /stream is endless SSE: tested against a real server
     "signal": ["/signals", "/scores"],
     "alerts": ["/alerts", "/notifications"],
     "order": ["/orders", "/lifecycle/x1"],

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from viper.bus import EventBus
 from viper.clock import Clock
-from viper.events import NodeStatus
+from viper.events import ModuleStateChanged, NodeStatus
 from viper.modules.api.nodes import NodeTable, NodeView
 from viper.modules.api.routes import routes
 from viper.modules.base import Health, ModuleContext
@@ -28,6 +28,7 @@ class ApiModule:
         self._status: StatusSource | None = None
         self._nodes: NodeTable | None = None
         self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -41,15 +42,20 @@ class ApiModule:
         async def on_status(event: NodeStatus) -> None:
             nodes.record(event)
 
+        async def on_change(event: ModuleStateChanged) -> None:
+            self._changed.set()
+
         ctx.bus.subscribe(NodeStatus, on_status, name="api.nodes", overflow="drop_oldest")
+        ctx.bus.subscribe(ModuleStateChanged, on_change, name="api.states", overflow="drop_oldest")
         interval = ctx.config.server.node_status_seconds
         self._task = asyncio.create_task(
             self._announce(ctx.bus, ctx.clock, interval), name="api.node-status"
         )
 
     async def _announce(self, bus: EventBus, clock: Clock, interval: float) -> None:
-        """Tell the other processes which modules run here, now and every `interval`."""
+        """Tell the other processes which modules run here: on each change and every `interval`."""
         while True:
+            self._changed.clear()
             if self._status is not None:
                 modules = {s.name: s.state for s in self._status.services_status() if s.state}
                 await bus.publish(
@@ -60,7 +66,11 @@ class ApiModule:
                         interval_seconds=interval,
                     )
                 )
-            await clock.sleep(interval)
+            sleep = asyncio.ensure_future(clock.sleep(interval))
+            changed = asyncio.ensure_future(self._changed.wait())
+            await asyncio.wait({sleep, changed}, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (sleep, changed):
+                waiter.cancel()
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -23,7 +23,9 @@ START = 1_704_067_200_000  # 2024-01-01
 SYMBOL = "BTC/USDT:USDT"
 
 
-def seed_store(root: Path, bars: int = 2_500, hole: tuple[int, int] | None = (100, 110)) -> pl.DataFrame:
+def seed_store(
+    root: Path, bars: int = 2_500, hole: tuple[int, int] | None = (100, 110)
+) -> pl.DataFrame:
     frame = generate([SYMBOL], "1m", START, bars, seed=3)[SYMBOL]
     if hole is not None:
         frame = pl.concat([frame.head(hole[0]), frame.slice(hole[1])])
@@ -50,7 +52,11 @@ async def test_lists_datasets_with_rows_span_and_gaps(app: ViperApp) -> None:
         filtered = (await http.get("/data/data", params={"symbol": "ETH/USDT:USDT"})).json()
     assert body["count"] == 1
     dataset = body["datasets"][0]
-    assert dataset["symbol"] == SYMBOL and dataset["timeframe"] == "1m" and dataset["exchange"] == "bitget"
+    assert (
+        dataset["symbol"] == SYMBOL
+        and dataset["timeframe"] == "1m"
+        and dataset["exchange"] == "bitget"
+    )
     assert dataset["rows"] == frame.height
     assert dataset["gaps"] == 10
     assert dataset["first_ms"] == START
@@ -75,9 +81,29 @@ async def test_range_and_descending_order(app: ViperApp) -> None:
     frame = seed_store(Path(app.config.store.candles_dir), hole=None)
     start, end = START + 60_000 * 10, START + 60_000 * 20
     async with await client_for(app) as http:
-        ranged = (await http.get("/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "start": start, "end": end})).json()
-        iso = (await http.get("/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "start": "2024-01-01T00:10:00Z", "end": "2024-01-01 00:20:00"})).json()
-        desc = (await http.get("/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "order": "desc", "limit": 3})).json()
+        ranged = (
+            await http.get(
+                "/data/candles",
+                params={"symbol": SYMBOL, "timeframe": "1m", "start": start, "end": end},
+            )
+        ).json()
+        iso = (
+            await http.get(
+                "/data/candles",
+                params={
+                    "symbol": SYMBOL,
+                    "timeframe": "1m",
+                    "start": "2024-01-01T00:10:00Z",
+                    "end": "2024-01-01 00:20:00",
+                },
+            )
+        ).json()
+        desc = (
+            await http.get(
+                "/data/candles",
+                params={"symbol": SYMBOL, "timeframe": "1m", "order": "desc", "limit": 3},
+            )
+        ).json()
     assert [r[0] for r in ranged["candles"]] == list(range(start, end, 60_000))
     assert iso["candles"] == ranged["candles"]
     assert ranged["candles"][0][4] == frame["close"][10]
@@ -88,7 +114,10 @@ async def test_range_and_descending_order(app: ViperApp) -> None:
 async def test_parquet_download_reads_back_identical(app: ViperApp) -> None:
     frame = seed_store(Path(app.config.store.candles_dir))
     async with await client_for(app) as http:
-        response = await http.get("/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "format": "parquet", "limit": 5000})
+        response = await http.get(
+            "/data/candles",
+            params={"symbol": SYMBOL, "timeframe": "1m", "format": "parquet", "limit": 5000},
+        )
     assert response.headers["content-type"] == "application/vnd.apache.parquet"
     assert "attachment" in response.headers["content-disposition"]
     assert pl.read_parquet(io.BytesIO(response.content)).equals(frame)
@@ -107,7 +136,9 @@ async def test_parquet_download_reads_back_identical(app: ViperApp) -> None:
         ({"timeframe": "1m"}, 422, "symbol"),
     ],
 )
-async def test_bad_candle_queries_get_clear_errors(app: ViperApp, params: dict, status: int, field: str | None) -> None:
+async def test_bad_candle_queries_get_clear_errors(
+    app: ViperApp, params: dict, status: int, field: str | None
+) -> None:
     seed_store(Path(app.config.store.candles_dir))
     async with await client_for(app) as http:
         response = await http.get("/data/candles", params=params)
@@ -123,7 +154,9 @@ async def test_second_read_is_a_memory_cache_hit(app: ViperApp) -> None:
     seed_store(Path(app.config.store.candles_dir))
     async with await client_for(app) as http:
         for _ in range(3):
-            await http.get("/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "limit": 10})
+            await http.get(
+                "/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "limit": 10}
+            )
         metrics = (await http.get("/metrics")).text
     assert 'viper_cache_hits_total{kind="market_data",level="memory"} 2.0' in metrics
     assert 'viper_cache_hits_total{kind="market_data",level="source"} 1.0' in metrics
@@ -137,7 +170,11 @@ async def test_candle_source_is_provided_to_other_modules(app: ViperApp) -> None
 
 
 async def test_redis_level_holds_the_original_key(tmp_path: Path, redis_url: str) -> None:
-    config = make_config(tmp_path, modules={"enabled": ["api", "data"]}, redis={"url": redis_url, "publish_config": False})
+    config = make_config(
+        tmp_path,
+        modules={"enabled": ["api", "data"]},
+        redis={"url": redis_url, "publish_config": False},
+    )
     seed_store(Path(config.store.candles_dir))
     client = redis_asyncio.Redis.from_url(redis_url)
     await client.delete(f"market_data:{SYMBOL}:1m")
@@ -145,7 +182,9 @@ async def test_redis_level_holds_the_original_key(tmp_path: Path, redis_url: str
     try:
         async with viper.running():
             async with await client_for(viper) as http:
-                await http.get("/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "limit": 10})
+                await http.get(
+                    "/data/candles", params={"symbol": SYMBOL, "timeframe": "1m", "limit": 10}
+                )
             raw = await client.get(f"market_data:{SYMBOL}:1m")
             assert raw is not None
             assert 0 < await client.ttl(f"market_data:{SYMBOL}:1m") <= 300
@@ -166,10 +205,14 @@ async def wait_job(http: httpx.AsyncClient, job_id: str) -> dict:
 async def test_sync_downloads_in_the_background_and_resumes(tmp_path: Path) -> None:
     async with FakeBitget() as fake:
         fake.set_candles(SYMBOL, "1m", make_candles(START, 1_500))
-        config = make_config(tmp_path, modules={"enabled": ["api", "data"]}, exchange={"api_url": fake.url})
+        config = make_config(
+            tmp_path, modules={"enabled": ["api", "data"]}, exchange={"api_url": fake.url}
+        )
         viper = ViperApp(config)
         async with viper.running(), await client_for(viper) as http:
-            accepted = await http.post("/data/sync", json={"symbols": [SYMBOL], "timeframe": "1m", "since": "2024-01-01"})
+            accepted = await http.post(
+                "/data/sync", json={"symbols": [SYMBOL], "timeframe": "1m", "since": "2024-01-01"}
+            )
             assert accepted.status_code == 202
             job = await wait_job(http, accepted.json()["id"])
             assert job["state"] == "done", job
@@ -186,7 +229,9 @@ async def test_sync_downloads_in_the_background_and_resumes(tmp_path: Path) -> N
     assert [j["id"] for j in listing] == [second["id"], job["id"]]
 
 
-async def test_sync_without_since_and_nothing_stored_fails_that_symbol_clearly(app: ViperApp) -> None:
+async def test_sync_without_since_and_nothing_stored_fails_that_symbol_clearly(
+    app: ViperApp,
+) -> None:
     async with await client_for(app) as http:
         accepted = await http.post("/data/sync", json={"symbols": ["ETH/USDT:USDT"]})
         job = await wait_job(http, accepted.json()["id"])
@@ -204,7 +249,9 @@ async def test_sync_without_since_and_nothing_stored_fails_that_symbol_clearly(a
         ({"symbol": SYMBOL}, 422, "symbol"),
     ],
 )
-async def test_bad_sync_requests_get_clear_errors_and_start_nothing(app: ViperApp, body: dict, status: int, field: str) -> None:
+async def test_bad_sync_requests_get_clear_errors_and_start_nothing(
+    app: ViperApp, body: dict, status: int, field: str
+) -> None:
     async with await client_for(app) as http:
         response = await http.post("/data/sync", json=body)
         jobs = (await http.get("/data/sync")).json()["jobs"]

@@ -8,7 +8,9 @@ from viper.modules.api.nodes import NodeTable
 
 
 def beat(node: str, ts_ms: int = 1, interval: float = 5.0) -> NodeStatus:
-    return NodeStatus(ts_ms=ts_ms, node=node, modules={"risk": "running"}, interval_seconds=interval)
+    return NodeStatus(
+        ts_ms=ts_ms, node=node, modules={"risk": "running"}, interval_seconds=interval
+    )
 
 
 def test_records_other_nodes_and_ignores_its_own(clock: TestClock) -> None:
