@@ -303,6 +303,44 @@ class StreamerConfig(Section, frozen=True):
     ] = 30.0
 
 
+class VaultConfig(Section, frozen=True):
+    key_file: Annotated[
+        str, _doc("Master key file (0600); used when VIPER_MASTER_KEY is unset; created if missing")
+    ] = "data/vault.key"
+    import_env: Annotated[
+        bool, _doc("Import BITGET_API_KEY/_SECRET/_PASSWORD into the vault at start")
+    ] = True
+
+
+class OrderConfig(Section, frozen=True):
+    limit_timeout_seconds: Annotated[
+        PositiveFloat, _doc("An unfilled limit order is handled after this long")
+    ] = 60.0
+    on_timeout: Annotated[
+        Literal["cancel", "reprice"], _doc("What to do with a timed-out limit order")
+    ] = "cancel"
+    max_reprices: Annotated[
+        NonNegativeInt, _doc("Re-prices before a timed-out order is cancelled")
+    ] = 3
+    poll_seconds: Annotated[
+        PositiveFloat, _doc("How often open orders are checked with the exchange")
+    ] = 2.0
+
+
+class SyncConfig(Section, frozen=True):
+    interval_seconds: Annotated[PositiveFloat, _doc("Reconciliation period with the exchange")] = (
+        30.0
+    )
+
+
+class LiveConfig(Section, frozen=True):
+    autostart: Annotated[bool, _doc("Start trading when the process starts")] = True
+    stops: Annotated[
+        Literal["exchange", "engine"],
+        _doc("Stop-loss/take-profit as exchange-side orders, or watched by the engine"),
+    ] = "engine"
+
+
 class Config(Section, frozen=True):
     """The whole configuration; one section per concern."""
 
@@ -320,6 +358,10 @@ class Config(Section, frozen=True):
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     data: DataConfig = msgspec.field(default_factory=DataConfig)
     streamer: StreamerConfig = msgspec.field(default_factory=StreamerConfig)
+    vault: VaultConfig = msgspec.field(default_factory=VaultConfig)
+    order: OrderConfig = msgspec.field(default_factory=OrderConfig)
+    sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
+    live: LiveConfig = msgspec.field(default_factory=LiveConfig)
 
 
 # The original system's environment variables and the key each one sets.
@@ -337,7 +379,12 @@ LEGACY_ENV: Mapping[str, tuple[str, str]] = {
     "DEBUG_MODE": ("server", "debug"),
 }
 ENV_PREFIX = "VIPER__"
-_PATH_KEYS = (("store", "database"), ("store", "candles_dir"), ("logging", "file"))
+_PATH_KEYS = (
+    ("store", "database"),
+    ("store", "candles_dir"),
+    ("logging", "file"),
+    ("vault", "key_file"),
+)
 
 
 def _dec_hook(tp: type, obj: object) -> object:

@@ -113,3 +113,53 @@ class Position(Record, frozen=True):
     unrealized_pnl: Decimal = Decimal(0)
     realized_pnl: Decimal = Decimal(0)
     ts_ms: int = 0
+
+
+ExchangeOrderStatus = Literal["open", "closed", "canceled", "rejected", "expired"]
+
+
+class MarketInfo(Record, frozen=True):
+    """What the exchange allows on one market: steps, minimums, leverage, fees, margin rate."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    contract_size: Decimal = Decimal(1)
+    amount_step: Decimal = Decimal("0.001")
+    price_step: Decimal = Decimal("0.1")
+    min_amount: Decimal = Decimal("0.001")
+    min_notional: Decimal = Decimal(5)
+    max_leverage: int = 125
+    maker_fee: Decimal = Decimal("0.0002")
+    taker_fee: Decimal = Decimal("0.0006")
+    maintenance_margin_rate: Decimal = Decimal("0.004")
+
+
+class ExchangeOrder(Record, frozen=True):
+    """An order as the exchange reports it."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    amount: Decimal
+    status: ExchangeOrderStatus
+    exchange_order_id: str | None = None
+    price: Decimal | None = None
+    stop_price: Decimal | None = None
+    filled: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    fee: Decimal = Decimal(0)
+    reduce_only: bool = False
+    ts_ms: int = 0
+
+
+class Balance(Record, frozen=True):
+    """The account's settlement currency: total equity, free and used margin."""
+
+    currency: str
+    total: Decimal
+    free: Decimal
+    used: Decimal
+    unrealized_pnl: Decimal = Decimal(0)

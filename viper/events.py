@@ -14,7 +14,17 @@ from typing import Literal
 
 import msgspec
 
-from viper.domain import Candle, Direction, Fill, Order, OrderType, Position, Score, Side
+from viper.domain import (
+    Candle,
+    Direction,
+    ExchangeOrder,
+    Fill,
+    Order,
+    OrderType,
+    Position,
+    Score,
+    Side,
+)
 
 Severity = Literal["info", "warning", "critical"]
 ModuleStateName = Literal["created", "starting", "running", "stopping", "stopped", "failed"]
@@ -146,6 +156,14 @@ class OrderRequest(BaseEvent, frozen=True):
     intent_id: str = ""
 
 
+class ExecutionReported(BaseEvent, frozen=True):
+    """The exchange (paper or real) reports an order's state, and the fill that changed it."""
+
+    exchange: str
+    order: ExchangeOrder
+    fill: Fill | None = None
+
+
 class OrderUpdated(BaseEvent, frozen=True):
     """An order changed state."""
 
@@ -194,6 +212,7 @@ Event = (
     | TradeIntent
     | TradeRejected
     | OrderRequest
+    | ExecutionReported
     | OrderUpdated
     | OrderFilled
     | PositionChanged
