@@ -6,6 +6,7 @@ Targets (issue: data layer): read 1M candles from the store < 100 ms (median of 
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 from collections.abc import Callable
@@ -13,11 +14,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import redis.asyncio as redis_asyncio
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, redis_reachable
 from tests.performance.conftest import Report
+from viper.cache import Cache
+from viper.clock import LiveClock
 from viper.marketdata.importers import import_file
 from viper.marketdata.synthetic import generate
+from viper.modules.data.service import FRAME_CODEC
 from viper.store.candles import CandleStore
 
 N = 1_000_000
@@ -134,3 +139,50 @@ def test_bytes_on_disk_per_million_candles(
     result = import_file(real, REAL_5M, "binance", progress=False)
     per_row = real.path("binance", "BTC/USDT", "5m").stat().st_size / result.rows_total
     report.add("disk: real BTC/USDT 5m candles, scaled to 1M rows", per_row * N / 1e6, "MB")
+
+
+def test_cache_hit_latency(report: Report) -> None:
+    """A memory hit and a Redis hit of a cached 1,000-candle frame, through viper.cache.Cache."""
+
+    frame = generate(["BTC/USDT:USDT"], "1m", 1_704_067_200_000, 1_000)["BTC/USDT:USDT"]
+
+    async def loader() -> object:
+        return frame
+
+    async def measure(cache: Cache, key: str, n: int, drop_memory: bool) -> float:
+        await cache.get("market_data", key, loader, FRAME_CODEC)
+        samples = []
+        for _ in range(n):
+            if drop_memory:
+                cache.memory.drop("market_data", key)
+            started = time.perf_counter()
+            await cache.get("market_data", key, loader, FRAME_CODEC)
+            samples.append(time.perf_counter() - started)
+        samples.sort()
+        return samples[len(samples) // 2]
+
+    memory = asyncio.run(
+        measure(
+            Cache(ttls={"market_data": 300}, max_entries=16, clock=LiveClock()),
+            "bench:m",
+            20_000,
+            False,
+        )
+    )
+    report.add("cache hit latency: memory (median)", memory * 1e6, "us")
+    if redis_reachable() is None:
+
+        async def redis_run() -> float:
+            client = redis_asyncio.Redis.from_url("redis://127.0.0.1:6379/14")
+            try:
+                cache = Cache(
+                    ttls={"market_data": 300}, max_entries=16, clock=LiveClock(), redis=client
+                )
+                return await measure(cache, "market_data:BENCH:1m", 500, True)
+            finally:
+                await client.delete("market_data:BENCH:1m")
+                await client.aclose()
+
+        report.add(
+            "cache hit latency: Redis, 1,000 candles (median)", asyncio.run(redis_run()) * 1e3, "ms"
+        )
