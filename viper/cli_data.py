@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from viper.clock import LiveClock
 from viper.config import Config
 from viper.errors import ValidationError
 from viper.marketdata.frames import iso_ms
 from viper.store.candles import CandleStore
+from viper.timeframes import parse_time
 
 EXIT_OK = 0
 
@@ -82,24 +82,9 @@ def _import(args: argparse.Namespace, config: Config) -> int:
     return EXIT_OK
 
 
-def parse_day(text: str | None, field: str) -> int | None:
-    """ISO 8601 date or time (UTC unless a zone is given) to milliseconds."""
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"--{field}: expected an ISO 8601 date such as 2024-01-01, got {text!r}", field=field
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
-
-
 def _download(args: argparse.Namespace, config: Config) -> int:
     symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-    since, until = parse_day(args.since, "since"), parse_day(args.until, "until")
+    since, until = parse_time(args.since, "--since"), parse_time(args.until, "--until")
     return asyncio.run(
         _download_async(
             config, _exchange(config, args.exchange), symbols, args.timeframe, since, until

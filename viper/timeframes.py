@@ -1,8 +1,9 @@
-"""Timeframes as ccxt names them ("1m", "4h", "1d") and their length in milliseconds."""
+"""Timeframes as ccxt names them ("1m", "4h", "1d"), their length in ms, and time parsing."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from viper.errors import ValidationError
 
@@ -33,3 +34,22 @@ def floor_ms(ts_ms: int, timeframe: str) -> int:
     """The open time of the bar of `timeframe` that contains `ts_ms` (UTC-aligned)."""
     step = timeframe_ms(timeframe)
     return ts_ms - ts_ms % step
+
+
+def parse_time(value: str | int | None, field: str) -> int | None:
+    """Milliseconds since the epoch from ms, seconds, or ISO 8601 (UTC when no zone is given)."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    if text.lstrip("-").isdigit():
+        number = int(text)
+        return number * 1000 if abs(number) < 100_000_000_000 else number
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(
+            f"{field}: expected milliseconds or an ISO 8601 time, got {text!r}", field=field
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)

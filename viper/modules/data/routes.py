@@ -13,10 +13,10 @@ from starlette.routing import BaseRoute
 
 from viper.errors import ValidationError
 from viper.http import ApiRoute, json_response, module_of, query_as, read_json
-from viper.modules.data.service import CandlePage, DataService, page_rows, parse_time
+from viper.modules.data.service import CandlePage, DataService, page_rows
 from viper.modules.data.sync import SyncJob, SyncJobs
 from viper.store.candles import DatasetInfo
-from viper.timeframes import timeframe_ms
+from viper.timeframes import parse_time, timeframe_ms
 
 PARQUET = "application/vnd.apache.parquet"
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import UTC, datetime
 
 import msgspec
 import polars as pl
 
 from viper.cache import Cache, Codec
-from viper.errors import NotFoundError, ValidationError
+from viper.errors import NotFoundError
 from viper.store.candles import CandleStore, DatasetInfo
 from viper.timeframes import timeframe_ms
 
@@ -34,25 +33,6 @@ def _from_ipc(raw: bytes) -> pl.DataFrame:
 
 
 FRAME_CODEC = Codec[pl.DataFrame](_to_ipc, _from_ipc)
-
-
-def parse_time(value: str | int | None, field: str) -> int | None:
-    """Milliseconds since the epoch from ms, seconds, or ISO 8601 (UTC when no zone is given)."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    if text.lstrip("-").isdigit():
-        number = int(text)
-        return number * 1000 if abs(number) < 100_000_000_000 else number
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(
-            f"{field}: expected milliseconds or an ISO 8601 time, got {text!r}", field=field
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
 
 
 class CandlePage(msgspec.Struct, frozen=True, kw_only=True):
