@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help run test bench lint fmt cov clean
@@ -18,13 +19,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e . --group dev
 	@touch $(STAMP)
 
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e . --group bench
+	@touch $(BENCH_STAMP)
+
 run: $(STAMP)  ## start the bot on the embedded default (http://127.0.0.1:8000/)
 	$(BIN)/viper run
 
 test: $(STAMP)  ## run the unit and integration tests
 	$(BIN)/pytest -q
 
-bench: $(STAMP)  ## run the benchmarks in tests/performance and print the figures
+bench: $(BENCH_STAMP)  ## run the benchmarks in tests/performance and print the figures
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) || echo "wrk not installed: HTTP load figures will be skipped"
 	$(BIN)/pytest tests/performance -q -s -p no:randomly
 
