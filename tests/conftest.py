@@ -52,6 +52,7 @@ def make_config(tmp_path: Path, **sections: dict[str, object]) -> Config:
             "candles_dir": str(tmp_path / "candles"),
         },
         "logging": {"file": "", "console": False},
+        "vault": {"key_file": str(tmp_path / "vault.key")},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

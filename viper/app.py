@@ -26,14 +26,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from viper import __version__
 from viper.bus import BusCollector, InMemoryBus
 from viper.clock import Clock, LiveClock
-from viper.config import MODULE_NAMES, Config, section_of, to_dict
+from viper.config import MODULE_NAMES, Config, secret_values, section_of, to_dict
 from viper.errors import ConfigError
 from viper.http import EXCEPTION_HANDLERS, BindModule, RequestContext, RootMount, json_response
+from viper.logs import Redactor
 from viper.metrics import HttpMetrics, ModuleStateCollector, new_registry
 from viper.modules.base import Health, Module, ModuleContext, Services
 from viper.modules.registry import LEGACY_PORTS, build_modules
 from viper.openapi import build_openapi
-from viper.protocols import StatusSource
+from viper.protocols import SecretRedactor, StatusSource
 from viper.runner import ModuleRunner, ModuleStatus
 from viper.store.sqlite import Database
 
@@ -85,7 +86,9 @@ def bus_collector(bus: InMemoryBus) -> BusCollector:
 class ViperApp:
     """One VIPER process: its modules, bus, store, metrics and HTTP app."""
 
-    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: Config, *, clock: Clock | None = None, redactor: SecretRedactor | None = None
+    ) -> None:
         self.config = config
         self.node = config.bus.node_id or f"{socket.gethostname()}:{os.getpid()}"
         self.clock: Clock = clock or LiveClock()
@@ -96,6 +99,10 @@ class ViperApp:
         self.store = Database(config.store.database)
         self.services = Services()
         self.services.provide(StatusSource, self)
+        # The log redactor (the CLI's, wired to the sinks): the vault adds each secret it holds.
+        self.services.provide(
+            SecretRedactor, redactor if redactor is not None else Redactor(secret_values(config))
+        )
         self.modules: dict[str, Module] = build_modules(config.modules.enabled)
         self.runner = ModuleRunner(
             self.modules,

@@ -15,7 +15,10 @@ from pathlib import Path
 import msgspec
 
 from viper import __version__
+from viper.cli_backtest import add_backtest_commands
 from viper.cli_data import add_data_commands
+from viper.cli_parity import add_parity_commands
+from viper.cli_vault import add_vault_commands
 from viper.config import Config, config_id, dump_json, load_config, secret_values
 from viper.errors import (
     ConfigError,
@@ -56,9 +59,10 @@ def _run(args: argparse.Namespace) -> int:
     server = config.server
     host = args.host or server.host
     port = args.port or server.port
-    setup_logging(config.logging, Redactor(secret_values(config)), debug=server.debug)
+    redactor = Redactor(secret_values(config))
+    setup_logging(config.logging, redactor, debug=server.debug)
     try:
-        app = ViperApp(config)
+        app = ViperApp(config, redactor=redactor)
         _event_loop_runner()(serve(app, host, port))
     except ConfigError as exc:
         raise CliError(f"config error: {exc.detail}") from None
@@ -129,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults.set_defaults(handler=_config_defaults)
     add_data_commands(commands, _add_config)
+    add_parity_commands(commands, _add_config)
+    add_backtest_commands(commands, _add_config)
+    add_vault_commands(commands, _add_config)
     return parser
 
 

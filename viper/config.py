@@ -29,6 +29,21 @@ Fraction = Annotated[float, Meta(gt=0, le=1)]
 RiskFraction = Annotated[float, Meta(gt=0, le=0.1)]
 Percent = Annotated[float, Meta(ge=0, le=100)]
 LogLevel = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
+AlertSeverity = Literal["info", "warning", "critical"]
+AlertRuleName = Literal[
+    "daily_loss",
+    "drawdown",
+    "kill_switch",
+    "order_rejected",
+    "module_failed",
+    "position_desync",
+    "data_stale",
+    "exchange_down",
+    "raised",
+]
+ChannelName = Annotated[str, Meta(pattern=r"^([a-z0-9][a-z0-9_-]{0,31})?$")]
+HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/]+\S*$")]
+EmailAddress = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$")]
 
 MODULE_NAMES: tuple[str, ...] = (
     "api",
@@ -341,6 +356,102 @@ class LiveConfig(Section, frozen=True):
     ] = "engine"
 
 
+class LoggerConfig(Section, frozen=True):
+    max_records: Annotated[
+        PositiveInt, _doc("Records the in-memory log index keeps; older ones are read from files")
+    ] = 200_000
+    level: Annotated[
+        LogLevel | Literal[""], _doc("Lowest level indexed; empty = the [logging] level")
+    ] = ""
+    max_page: Annotated[
+        PositiveInt, _doc("Most records one /logger/logs or /search page holds")
+    ] = 1000
+    stream_queue: Annotated[
+        PositiveInt, _doc("Records a live-tail client may fall behind by before losing the oldest")
+    ] = 1000
+    heartbeat_seconds: Annotated[
+        PositiveFloat, _doc("Idle seconds before the live tail sends an SSE heartbeat")
+    ] = 15.0
+
+
+class AlertChannelBase(Section, frozen=True, tag_field="type"):
+    name: Annotated[
+        ChannelName, _doc("Unique channel name (default: its type); vault keys alerts.<name>.*")
+    ] = ""
+    enabled: Annotated[bool, _doc("Send alerts to this channel")] = True
+    min_severity: Annotated[AlertSeverity, _doc("Lowest severity sent to this channel")] = "warning"
+    timeout_seconds: Annotated[PositiveFloat, _doc("Timeout of one delivery attempt")] = 10.0
+
+
+class WebhookChannel(AlertChannelBase, frozen=True, kw_only=True, tag="webhook"):
+    url: Annotated[HttpUrl, _doc("Endpoint that receives each alert as a JSON POST")]
+    secret: Annotated[
+        Secret, _doc("HMAC-SHA256 key of X-Viper-Signature (better: vault alerts.<name>.secret)")
+    ] = msgspec.field(default_factory=Secret)
+
+
+class TelegramChannel(AlertChannelBase, frozen=True, kw_only=True, tag="telegram"):
+    chat_id: Annotated[str, Meta(min_length=1), _doc("Chat that receives the messages")]
+    token: Annotated[Secret, _doc("Bot token (better: vault alerts.<name>.token)")] = msgspec.field(
+        default_factory=Secret
+    )
+    api_base: Annotated[HttpUrl, _doc("Bot API base URL")] = "https://api.telegram.org"
+
+
+class DiscordChannel(AlertChannelBase, frozen=True, kw_only=True, tag="discord"):
+    url: Annotated[Secret, _doc("Discord webhook URL (better: vault alerts.<name>.url)")] = (
+        msgspec.field(default_factory=Secret)
+    )
+
+
+class EmailChannel(AlertChannelBase, frozen=True, kw_only=True, tag="email"):
+    to: Annotated[list[EmailAddress], Meta(min_length=1), _doc("Recipients")]
+    sender: Annotated[EmailAddress, _doc("From address")] = "viper@localhost"
+    host: Annotated[str, Meta(min_length=1), _doc("SMTP server")] = "127.0.0.1"
+    port: Annotated[Port, _doc("SMTP port (25, 587 with STARTTLS, 465 with ssl)")] = 25
+    username: Annotated[str, _doc("SMTP login; empty = no login")] = ""
+    password: Annotated[Secret, _doc("SMTP password (better: vault alerts.<name>.password)")] = (
+        msgspec.field(default_factory=Secret)
+    )
+    starttls: Annotated[bool, _doc("Upgrade the connection with STARTTLS")] = False
+    ssl: Annotated[bool, _doc("Connect with TLS from the start (SMTPS)")] = False
+
+
+AlertChannel = WebhookChannel | TelegramChannel | DiscordChannel | EmailChannel
+
+
+class AlertsConfig(Section, frozen=True):
+    window_seconds: Annotated[
+        PositiveFloat, _doc("Repeats of one alert (rule and key) in this window become a summary")
+    ] = 60.0
+    max_per_window: Annotated[
+        PositiveInt, _doc("Distinct alerts one rule sends per window; the rest join its summary")
+    ] = 10
+    daily_loss_warn: Annotated[
+        Fraction, _doc("Warn when the day's loss reaches this share of risk.daily_loss_limit")
+    ] = 0.8
+    drawdown_warn: Annotated[
+        Fraction, _doc("Warn when the drawdown reaches this share of risk.max_drawdown")
+    ] = 0.5
+    disabled_rules: Annotated[list[AlertRuleName], _doc("Rules switched off")] = msgspec.field(
+        default_factory=list
+    )
+    retry_attempts: Annotated[
+        PositiveInt, _doc("Tries per delivery before it counts as failed")
+    ] = 4
+    retry_base_delay_seconds: Annotated[
+        PositiveFloat, _doc("First wait between delivery tries; doubles each time")
+    ] = 1.0
+    retry_max_delay_seconds: Annotated[
+        PositiveFloat, _doc("Longest wait between delivery tries")
+    ] = 30.0
+    history_days: Annotated[PositiveInt, _doc("Days of alert history kept in the database")] = 90
+    channels: Annotated[
+        list[AlertChannel],
+        _doc("Channels: [[alerts.channels]] tables, type = webhook|telegram|discord|email"),
+    ] = msgspec.field(default_factory=list)
+
+
 class Config(Section, frozen=True):
     """The whole configuration; one section per concern."""
 
@@ -362,6 +473,8 @@ class Config(Section, frozen=True):
     order: OrderConfig = msgspec.field(default_factory=OrderConfig)
     sync: SyncConfig = msgspec.field(default_factory=SyncConfig)
     live: LiveConfig = msgspec.field(default_factory=LiveConfig)
+    logger: LoggerConfig = msgspec.field(default_factory=LoggerConfig)
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)
 
 
 # The original system's environment variables and the key each one sets.

@@ -15,7 +15,22 @@
     |   +-- APIError (503)          a remote API failed in a way worth retrying
     +-- NotImplementedYetError (501)  the route exists but its behaviour is not built
     +-- DataError (422)             market data missing, corrupt or inconsistent
-    +-- ExchangeError (502)         the exchange refused or failed (subclasses: exchange module)
+    +-- ExchangeError (502)         the exchange refused or failed; each subclass also sits
+        |                           under the branch that says what to do:
+        +-- ExchangeUnavailableError (503, + APIError)  network, 5xx, maintenance, garbled answer
+        |   +-- ExchangeTimeoutError (504)    no answer in time: the request may have been executed
+        |   +-- ExchangeRateLimitError (429)  throttled; wait, then retry
+        +-- ExchangeAuthError (401, + AuthError)        the exchange refused the credentials
+        |   +-- ExchangePermissionError (403, + ForbiddenError)  key scope, suspended, region
+        +-- ExchangeRejectedError (422, + RejectedError)  the exchange refused the request
+        |   +-- InsufficientFundsError (422)  balance or margin too small
+        |   +-- InvalidOrderError (422)       size, price or type not acceptable
+        |       +-- PostOnlyRejectedError (422)    a post-only order would take liquidity
+        |       +-- ReduceOnlyRejectedError (422)  a reduce-only order would not reduce
+        +-- OrderNotFoundError (404, + NotFoundError)   no order with that id
+        +-- MarketNotFoundError (404, + NotFoundError)  no such market on the exchange
+        +-- DuplicateOrderError (409, + ConflictError)  that client order id was already used
+        +-- ExchangeNotSupportedError (501)             the exchange does not offer the call
 
 `status` is the HTTP status a handler returns; `code` is a stable machine-readable name.
 Messages never carry secrets.
@@ -146,3 +161,100 @@ class ExchangeError(ViperError):
 
     status = 502
     code = "exchange_error"
+
+
+# --- the exchange's errors: ExchangeError plus the branch that says what to do ---------------
+
+
+class ExchangeUnavailableError(ExchangeError, APIError):
+    """The exchange could not be reached or answered garbage; retry with backoff."""
+
+    status = 503
+    code = "exchange_unavailable"
+
+
+class ExchangeTimeoutError(ExchangeUnavailableError):
+    """No answer in time: the exchange may or may not have executed the request."""
+
+    status = 504
+    code = "exchange_timeout"
+
+
+class ExchangeRateLimitError(ExchangeUnavailableError):
+    """The exchange throttled us; wait (`retry_after` when known), then retry."""
+
+    status = 429
+    code = "exchange_rate_limited"
+
+
+class ExchangeAuthError(ExchangeError, AuthError):
+    """The exchange refused the API credentials (missing, wrong, expired or rotated)."""
+
+    status = 401
+    code = "exchange_auth_failed"
+
+
+class ExchangePermissionError(ExchangeAuthError, ForbiddenError):
+    """The credentials work but may not do this (key scope, suspended account, region)."""
+
+    status = 403
+    code = "exchange_forbidden"
+
+
+class ExchangeRejectedError(ExchangeError, RejectedError):
+    """The exchange refused the request; sending it unchanged will fail again."""
+
+    status = 422
+    code = "exchange_rejected"
+
+
+class InsufficientFundsError(ExchangeRejectedError):
+    """The balance or free margin does not cover the order."""
+
+    code = "insufficient_funds"
+
+
+class InvalidOrderError(ExchangeRejectedError):
+    """The order's size, price or type is not acceptable on this market."""
+
+    code = "invalid_order"
+
+
+class PostOnlyRejectedError(InvalidOrderError):
+    """A post-only order would have taken liquidity, so it was refused."""
+
+    code = "post_only_rejected"
+
+
+class ReduceOnlyRejectedError(InvalidOrderError):
+    """A reduce-only order would open or grow a position, so it was refused."""
+
+    code = "reduce_only_rejected"
+
+
+class OrderNotFoundError(ExchangeError, NotFoundError):
+    """The exchange has no order with that id."""
+
+    status = 404
+    code = "order_not_found"
+
+
+class MarketNotFoundError(ExchangeError, NotFoundError):
+    """The exchange has no such market."""
+
+    status = 404
+    code = "market_not_found"
+
+
+class DuplicateOrderError(ExchangeError, ConflictError):
+    """The client order id was already used for another order."""
+
+    status = 409
+    code = "duplicate_order"
+
+
+class ExchangeNotSupportedError(ExchangeError):
+    """The exchange (or its ccxt client) does not offer this call."""
+
+    status = 501
+    code = "exchange_not_supported"

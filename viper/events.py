@@ -200,6 +200,102 @@ class ConfigChanged(BaseEvent, frozen=True):
     actor: str = ""
 
 
+class SecretRotated(BaseEvent, frozen=True):
+    """A vault secret's value changed: set, rotated, or deleted (`removed`); never the value.
+
+    Whoever holds the value reads it again through `SecretStore.get(name)`.
+    """
+
+    name: str
+    version: int
+    removed: bool = False
+
+
+class OrderStateCorrected(BaseEvent, frozen=True):
+    """A reconciliation found an order the journal holds differs from the exchange.
+
+    `order` is what the exchange says now; None means the exchange has no record of it. The
+    order module applies it: the journal has one writer.
+    """
+
+    exchange: str
+    client_order_id: str
+    symbol: str
+    order: ExchangeOrder | None = None
+    reason: str = ""
+
+
+class PositionDesynced(BaseEvent, frozen=True):
+    """The journal's position in a symbol differs from the exchange's.
+
+    Sizes are signed (long > 0). The order module adopts `position` (the exchange's view)
+    only while its own size still equals `journal_size`, so a fill that lands meanwhile wins.
+    """
+
+    exchange: str
+    symbol: str
+    journal_size: Decimal
+    exchange_size: Decimal
+    position: Position
+    action: Literal["adopted", "corrected"]
+
+
+class ReconciliationDiscrepancy(BaseEvent, frozen=True):
+    """One difference a reconciliation found between the journal and the exchange."""
+
+    kind: str
+    symbol: str
+    detail: str
+    client_order_id: str = ""
+    blocking: bool = True
+
+
+class ReconciliationCompleted(BaseEvent, frozen=True):
+    """A reconciliation run ended; `ok` when the journal matched the exchange."""
+
+    ok: bool
+    discrepancies: int
+    error: str = ""
+
+
+class ExchangeConnectionChanged(BaseEvent, frozen=True):
+    """The exchange became unreachable (circuit open, stream lost) or reachable again."""
+
+    exchange: str
+    connected: bool
+    reason: str = ""
+
+
+class KillSwitchChanged(BaseEvent, frozen=True):
+    """The risk manager's kill switch tripped (flatten and halt) or a person resumed trading."""
+
+    halted: bool
+    reason: str
+    actor: str = ""
+
+
+class TradingStateChanged(BaseEvent, frozen=True):
+    """The live engine started, paused or stopped, or entered or left reduce-only mode."""
+
+    state: Literal["running", "paused", "stopped"]
+    reduce_only: bool
+    reasons: list[str] = msgspec.field(default_factory=list)
+
+
+class RiskLevelsChanged(BaseEvent, frozen=True):
+    """The account's equity moved against its loss limits (published by the risk manager).
+
+    Losses are read as shares: `(day_start_equity - equity) / day_start_equity` against
+    `daily_loss_limit`, `(peak_equity - equity) / peak_equity` against `max_drawdown`.
+    """
+
+    equity: float
+    day_start_equity: float
+    peak_equity: float
+    daily_loss_limit: float
+    max_drawdown: float
+
+
 Event = (
     ModuleStateChanged
     | NodeStatus
@@ -218,6 +314,15 @@ Event = (
     | PositionChanged
     | AlertRaised
     | ConfigChanged
+    | SecretRotated
+    | OrderStateCorrected
+    | PositionDesynced
+    | ReconciliationDiscrepancy
+    | ReconciliationCompleted
+    | ExchangeConnectionChanged
+    | KillSwitchChanged
+    | TradingStateChanged
+    | RiskLevelsChanged
 )
 
 EVENT_TYPES: tuple[type[BaseEvent], ...] = Event.__args__

@@ -7,9 +7,13 @@ Modules never import each other; a module that needs another's capability asks
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+
+import msgspec
+from msgspec import Meta
 
 from viper.domain import Balance, ExchangeOrder, MarketInfo, OrderType, Position, Side
+from viper.events import OrderRequest, TradeIntent
 from viper.runner import ModuleStatus
 
 if TYPE_CHECKING:
@@ -104,4 +108,217 @@ class Exchange(Protocol):
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         """Set the leverage used for new positions in `symbol`."""
+        ...
+
+
+class SecretRedactor(Protocol):
+    """Hides secret values from every log sink (provided by the app: the CLI's log Redactor)."""
+
+    def add(self, *secrets: str) -> None:
+        """Mask these values in every log record from now on."""
+        ...
+
+
+class SecretStore(Protocol):
+    """Named secrets from the vault (provided by the vault module).
+
+    `get` is async: it reads the sealed row and decrypts it on every call, so a rotated value
+    is seen at once. Every change (set, rotate, delete; through the API, or by `viper vault`
+    in another process) is announced as a `SecretRotated(name, version)` event, which never
+    carries the value: a holder of a value reads it again then.
+    """
+
+    async def get(self, name: str) -> str | None:
+        """The current value of `name`, or None when the vault has no such secret."""
+        ...
+
+
+TokenScope = Literal["read", "trade", "admin"]
+# Each scope includes the ones before it: admin may trade, and trade may read.
+SCOPE_RANK: dict[str, int] = {"read": 1, "trade": 2, "admin": 3}
+
+
+class TokenInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """An API token as the vault describes it: never the token itself."""
+
+    id: str
+    name: str
+    scopes: list[TokenScope]
+    created_ms: int
+    expires_ms: int | None = None
+    last_used_ms: int | None = None
+    revoked_ms: int | None = None
+
+    def allows(self, scope: TokenScope) -> bool:
+        """True when one of the token's scopes includes `scope`."""
+        return max((SCOPE_RANK[s] for s in self.scopes), default=0) >= SCOPE_RANK[scope]
+
+
+class TokenVerifier(Protocol):
+    """Checks API tokens (provided by the vault module)."""
+
+    async def verify(self, token: str) -> TokenInfo:
+        """The token's info; AuthError with a `reason`: malformed, unknown, expired, revoked."""
+        ...
+
+
+class TradingGate(Protocol):
+    """Whether new entries may be sent now (provided by the sync module; risk asks it).
+
+    Trading fails closed: after a start or an exchange reconnect the answer is
+    `(False, reason)` until a reconciliation with the exchange has passed.
+    """
+
+    def entries_allowed(self) -> tuple[bool, str]:
+        """`(True, "")` when entries may go out, else `(False, why not)`."""
+        ...
+
+
+class BacktestRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A backtest as the original API asks for one (`POST /api/backtest/start`).
+
+    Dates are ISO 8601 (a plain date is midnight UTC); `end_date` is exclusive. Unset
+    `risk_per_trade` and `score_threshold` come from `[risk]` and `[signal]`; `sizing` unset
+    means risk sizing when the strategy sets stops, else all equity at 1x.
+    """
+
+    symbols: Annotated[list[str], Meta(min_length=1, max_length=50)]
+    start_date: str
+    end_date: str
+    initial_capital: Annotated[float, Meta(gt=0)] = 10_000.0
+    risk_per_trade: Annotated[float, Meta(gt=0, le=0.1)] | None = None
+    score_threshold: Annotated[float, Meta(ge=0, le=100)] | None = None
+    strategy: str = "viper"
+    exchange: str | None = None
+    timeframe: str | None = None
+    parameters: dict[str, Any] = msgspec.field(default_factory=dict)
+    sizing: Literal["risk", "fixed_fraction"] | None = None
+
+
+BacktestState = Literal["queued", "running", "done", "failed", "cancelled"]
+
+
+class BacktestJob(msgspec.Struct, kw_only=True):
+    """A backtest job and where it stands; `result_id` is set once its result is stored."""
+
+    id: str
+    state: BacktestState
+    progress: float = 0.0
+    eta_seconds: float | None = None
+    estimated_duration_seconds: float = 0.0
+    created_ms: int
+    started_ms: int | None = None
+    finished_ms: int | None = None
+    strategy: str
+    symbols: list[str]
+    exchange: str
+    timeframe: str
+    start_ms: int
+    end_ms: int
+    bars: int = 0
+    worker_pid: int | None = None
+    result_id: str | None = None
+    error: str = ""
+    field: str | None = None
+
+
+class BacktestRunner(Protocol):
+    """Starts backtests in the background (provided by the backtester module)."""
+
+    async def start(self, request: BacktestRequest) -> BacktestJob:
+        """Validate `request` (ValidationError naming the field; nothing is queued) and queue it."""
+        ...
+
+
+class RiskGate(Protocol):
+    """The pre-trade gate, asked directly (provided by the risk module).
+
+    Intents normally reach the risk manager as `TradeIntent` events; a caller that must know
+    the answer at once (a manual order over HTTP) asks here instead.
+    """
+
+    async def place(
+        self, intent: TradeIntent, *, amount: Decimal | None = None, leverage: int | None = None
+    ) -> OrderRequest:
+        """Check `intent` (sized by the risk rules when `amount` is None), publish and return
+        its `OrderRequest`; RiskError (with `reason`) or ValidationError when refused."""
+        ...
+
+
+class LimitUse(msgspec.Struct, frozen=True, kw_only=True):
+    """One risk limit: its value, how much of it is used, and that as a fraction."""
+
+    limit: float
+    used: float
+    fraction: float
+
+
+class RiskStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """The risk manager's view of the account and its limits (`/api/risk/status`)."""
+
+    equity: float
+    peak_equity: float
+    day_start_equity: float
+    daily_pnl: float
+    drawdown: float
+    exposure: float
+    open_positions: int
+    pending_entries: int
+    limits: dict[str, LimitUse]
+    halted: bool
+    halt_reason: str = ""
+    halted_since_ms: int | None = None
+    daily_blocked: bool = False
+    entries_allowed: bool = False
+    gate_reason: str = ""
+    updated_ms: int = 0
+
+
+class RiskStatusSource(Protocol):
+    """Reads the risk manager's status (provided by the risk module)."""
+
+    def risk_status(self) -> RiskStatus:
+        """The current status, from cached account data (no exchange call)."""
+        ...
+
+
+class PositionView(msgspec.Struct, frozen=True, kw_only=True):
+    """An open position with its mark, PnL and the protective levels the engine manages."""
+
+    symbol: str
+    direction: Literal["long", "short"]
+    size: Decimal
+    entry_price: Decimal
+    mark_price: float | None = None
+    notional: float = 0.0
+    unrealized_pnl: float = 0.0
+    realized_pnl: float = 0.0
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    trailing_stop: float | None = None
+    opened_ms: int = 0
+    managed: bool = False
+
+
+class Portfolio(msgspec.Struct, frozen=True, kw_only=True):
+    """Equity, realized and unrealized PnL, and every open position."""
+
+    equity: float
+    free_margin: float
+    realized_pnl: float
+    unrealized_pnl: float
+    exposure: float
+    positions: list[PositionView]
+    updated_ms: int = 0
+
+
+class PortfolioSource(Protocol):
+    """The portfolio as the live engine sees it (provided by the live module)."""
+
+    async def portfolio(self) -> Portfolio:
+        """Equity and PnL with every open position."""
+        ...
+
+    async def positions(self) -> list[PositionView]:
+        """Open positions only."""
         ...

@@ -276,7 +276,7 @@ def check_signature(request: web.Request, body: str, creds: Credentials | None) 
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # "fail", "delay" or "drop"
+    kind: str  # "fail", "delay", "drop" or "lost" (answered, then the connection is cut)
     path: str | None = None  # only requests whose path starts with this
     status: int = 500
     body: str | None = None
@@ -289,7 +289,8 @@ class LoggedRequest:
     path: str
     params: dict[str, str]
     at: float  # time.monotonic() when the request arrived
-    outcome: str  # "ok", "error", "unknown", "fail", "delay" or "drop"
+    outcome: str  # "ok", "error", "unknown", "fail", "delay", "drop" or "lost"
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 # --- the server ------------------------------------------------------------------------------
@@ -388,6 +389,11 @@ class FakeBitget:
         """
         self._faults.extend(Fault("drop", path) for _ in range(n))
 
+    def lose_response_next(self, n: int, *, path: str | None = None) -> None:
+        """Handle the next `n` matching requests fully (state changes stick), then cut the
+        connection instead of answering: the client never learns the outcome."""
+        self._faults.extend(Fault("lost", path) for _ in range(n))
+
     def clear_faults(self) -> None:
         """Forget every fault not yet served."""
         self._faults.clear()
@@ -408,7 +414,12 @@ class FakeBitget:
         fault = self._take_fault(request.path)
         outcome = fault.kind if fault else ("ok" if route else "unknown")
         entry = LoggedRequest(
-            request.method, request.path, dict(request.query), time.monotonic(), outcome
+            request.method,
+            request.path,
+            dict(request.query),
+            time.monotonic(),
+            outcome,
+            dict(request.headers),
         )
         index = len(self.log)
         self.log.append(entry)
@@ -421,14 +432,20 @@ class FakeBitget:
             kind = "application/json" if body.startswith("{") else "text/html"
             return web.Response(text=body, status=fault.status, content_type=kind)
         if fault is not None and fault.kind == "delay":
+            await request.read()  # the request has arrived whole; only the answer is late
             await self._sleep(fault.seconds)
         if route is None:
             return error_response(BitgetFault("40404", "Request URL NOT FOUND", 404))
         try:
-            return json_response(envelope(await self._answer(route, request)))
+            answer = json_response(envelope(await self._answer(route, request)))
         except BitgetFault as exc:
             self.log[index] = replace(entry, outcome="error")
             return error_response(exc)
+        if fault is not None and fault.kind == "lost":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response()
+        return answer
 
     async def _answer(self, route: Route, request: web.Request) -> Any:
         text = await request.text()

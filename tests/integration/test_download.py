@@ -341,4 +341,5 @@ def test_every_ccxt_error_is_mapped(error: type[Exception]) -> None:
         raise error("boom")
 
     assert isinstance(caught.value.__cause__, error)
-    assert isinstance(caught.value, NotFoundError) == issubclass(error, ccxt.BadSymbol)
+    not_found = (ccxt.BadSymbol, ccxt.OrderNotFound, ccxt.OrderNotCached)
+    assert isinstance(caught.value, NotFoundError) == issubclass(error, not_found)

@@ -100,8 +100,8 @@ def test_legacy_ports_serve_each_module_at_its_root(tmp_path: Path) -> None:
     try:
         wait_healthy(port, 5.0)
         backtester = httpx.post(f"http://127.0.0.1:{8001 + offset}/backtest", json={})
-        assert backtester.status_code == 501
-        assert backtester.json()["error"] == "not_implemented"
+        assert backtester.status_code == 422  # the empty body lacks its symbols
+        assert backtester.json()["field"] == "symbols"
         health = httpx.get(f"http://127.0.0.1:{8016 + offset}/health").json()
         assert health["module"] == "logger"
         same = httpx.post(f"http://127.0.0.1:{port}/backtester/backtest", json={})

@@ -248,6 +248,7 @@ async def test_legacy_apps_serve_each_module_at_its_seed_port_root(tmp_path: Pat
         transport = httpx.ASGITransport(app=legacy[8001])
         async with httpx.AsyncClient(transport=transport, base_url="http://viper") as http:
             response = await http.post("/backtest", json={})
-            assert response.status_code == 501
+            assert response.status_code == 422  # built: the empty body lacks its symbols
+            assert response.json()["field"] == "symbols"
             assert (await http.get("/health")).json()["module"] == "backtester"
             assert (await http.get("/risk")).status_code == 404

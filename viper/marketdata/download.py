@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -21,16 +20,9 @@ import polars as pl
 from loguru import logger
 from tqdm import tqdm
 
+from viper.ccxt_errors import ccxt_errors
 from viper.clock import Clock
-from viper.errors import (
-    APIError,
-    AuthError,
-    ConfigError,
-    ExchangeError,
-    NotFoundError,
-    TemporaryError,
-    ValidationError,
-)
+from viper.errors import ConfigError, NotFoundError, TemporaryError, ValidationError
 from viper.marketdata.frames import CANDLE_SCHEMA, iso_ms, validate_candles
 from viper.resilience import RateLimiter, RetryPolicy, retry
 from viper.timeframes import timeframe_ms
@@ -42,7 +34,6 @@ DEFAULT_RETRY = RetryPolicy(attempts=6, base_delay=0.5, max_delay=30.0)
 EXCHANGE_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "bitget": {"defaultType": "swap", "fetchMarkets": {"types": ["swap"]}, "uta": False},
 }
-_MAX_DETAIL = 200
 _log = logger.bind(module="marketdata")
 
 
@@ -80,31 +71,6 @@ class DownloadResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # --- the ccxt boundary -----------------------------------------------------------------------
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL] + "..."
-
-
-@contextmanager
-def ccxt_errors(exchange_id: str, symbol: str) -> Iterator[None]:
-    """Map ccxt's errors to VIPER's: transient faults to APIError, the rest fail fast."""
-    try:
-        yield
-    except ccxt.BadSymbol as exc:
-        detail = f"{exchange_id} has no market {symbol!r}"
-        raise NotFoundError(detail, field="symbol", symbol=symbol) from exc
-    except ccxt.AuthenticationError as exc:
-        raise AuthError(f"{exchange_id} refused the credentials: {_short(exc)}") from exc
-    except ccxt.OperationFailed as exc:
-        # NetworkError (timeouts, dropped connections, 5xx, 429/DDoS, maintenance) and garbled
-        # answers: the same request may well succeed a moment later.
-        detail = f"{exchange_id} failed for {symbol} ({type(exc).__name__}): {_short(exc)}"
-        raise APIError(detail, exchange=exchange_id) from exc
-    except ccxt.BaseError as exc:
-        detail = f"{exchange_id} refused the request for {symbol} ({type(exc).__name__})"
-        raise ExchangeError(f"{detail}: {_short(exc)}", exchange=exchange_id) from exc
 
 
 def make_rate_limiter(exchange: ccxt.Exchange, clock: Clock) -> RateLimiter | None:

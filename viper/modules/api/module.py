@@ -10,11 +10,17 @@ from starlette.routing import BaseRoute
 
 from viper.bus import EventBus
 from viper.clock import Clock
+from viper.errors import TemporaryError
 from viper.events import ModuleStateChanged, NodeStatus
 from viper.modules.api.nodes import NodeTable, NodeView
 from viper.modules.api.routes import routes
-from viper.modules.base import Health, ModuleContext
-from viper.protocols import StatusSource
+from viper.modules.base import Health, ModuleContext, Services
+from viper.protocols import (
+    BacktestRunner,
+    PortfolioSource,
+    RiskStatusSource,
+    StatusSource,
+)
 from viper.runner import ModuleStatus
 
 
@@ -26,6 +32,7 @@ class ApiModule:
 
     def __init__(self) -> None:
         self._status: StatusSource | None = None
+        self._services: Services | None = None
         self._nodes: NodeTable | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -36,6 +43,7 @@ class ApiModule:
 
     async def start(self, ctx: ModuleContext) -> None:
         self._status = ctx.services.get(StatusSource)
+        self._services = ctx.services
         self._nodes = NodeTable(self._status.node, ctx.clock)
         nodes = self._nodes
 
@@ -79,6 +87,7 @@ class ApiModule:
                 await self._task
             self._task = None
         self._status = None
+        self._services = None
 
     def health(self) -> Health:
         return Health(status="ok")
@@ -97,3 +106,27 @@ class ApiModule:
     def other_nodes(self) -> list[NodeView]:
         """Other processes on the bus and their modules."""
         return self._nodes.views() if self._nodes is not None else []
+
+    def backtest_runner(self) -> BacktestRunner:
+        """The backtester's runner; a 503 naming the module when it is not enabled."""
+        runner = self._services.maybe(BacktestRunner) if self._services is not None else None
+        if runner is None:
+            raise TemporaryError(
+                "backtesting needs the backtester module, which is not enabled",
+                module="backtester",
+            )
+        return runner
+
+    def risk_source(self) -> RiskStatusSource:
+        """The risk module's status, looked up per request (it may start after this module)."""
+        source = self._services.maybe(RiskStatusSource) if self._services else None
+        if source is None:
+            raise TemporaryError("the risk module is not running")
+        return source
+
+    def portfolio_source(self) -> PortfolioSource:
+        """The live engine's portfolio, looked up per request."""
+        source = self._services.maybe(PortfolioSource) if self._services else None
+        if source is None:
+            raise TemporaryError("the live module is not running")
+        return source

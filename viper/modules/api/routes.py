@@ -9,9 +9,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from viper.http import ApiRoute, json_response, module_of
+from viper.http import ApiRoute, json_response, module_of, read_json
 from viper.modules.api.nodes import NodeView
 from viper.modules.skeleton import planned
+from viper.protocols import (
+    BacktestRequest,
+    BacktestRunner,
+    Portfolio,
+    PortfolioSource,
+    PositionView,
+    RiskStatus,
+    RiskStatusSource,
+)
 from viper.runner import ModuleStatus
 
 
@@ -25,6 +34,10 @@ class ServicesView(Protocol):
     def services_status(self) -> list[ModuleStatus]: ...
 
     def other_nodes(self) -> list[NodeView]: ...
+
+    def risk_source(self) -> RiskStatusSource: ...
+
+    def portfolio_source(self) -> PortfolioSource: ...
 
 
 class ServicesStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,11 +67,63 @@ async def services_status(request: Request) -> Response:
     )
 
 
+@runtime_checkable
+class BacktestView(Protocol):
+    """What the backtest handler needs of the api module."""
+
+    def backtest_runner(self) -> BacktestRunner: ...
+
+
+class BacktestStarted(msgspec.Struct, frozen=True, kw_only=True):
+    """The original answer to `POST /api/backtest/start`; follow it at /backtester/backtest/{id}."""
+
+    status: str
+    backtest_id: str
+    message: str
+    estimated_duration: float
+
+
+async def start_backtest(request: Request) -> Response:
+    """Start a backtest (the original API): validated now, run by the backtester module."""
+    runner = module_of(request, BacktestView).backtest_runner()
+    job = await runner.start(await read_json(request, BacktestRequest))
+    return json_response(
+        BacktestStarted(
+            status="started",
+            backtest_id=job.id,
+            message=f"backtest of {job.strategy} on {', '.join(job.symbols)} ({job.timeframe}) "
+            f"started; follow it at /backtester/backtest/{job.id}",
+            estimated_duration=job.estimated_duration_seconds,
+        )
+    )
+
+
+async def risk_status(request: Request) -> Response:
+    """Exposure, daily PnL, drawdown, use of each limit, kill switch and gate state."""
+    return json_response(module_of(request, ServicesView).risk_source().risk_status())
+
+
+async def portfolio(request: Request) -> Response:
+    """Equity, realized and unrealized PnL, and every open position."""
+    return json_response(await module_of(request, ServicesView).portfolio_source().portfolio())
+
+
+async def positions(request: Request) -> Response:
+    """Open positions with their marks, PnL and protective levels."""
+    return json_response(await module_of(request, ServicesView).portfolio_source().positions())
+
+
 routes: list[BaseRoute] = [
     ApiRoute("/services/status", services_status, response=ServicesStatus),
     planned("/metrics", ("GET",), "metrics summary"),
-    planned("/backtest/start", ("POST",), "start a backtest"),
-    planned("/risk/status", ("GET",), "risk status"),
-    planned("/portfolio", ("GET",), "portfolio: equity and PnL"),
-    planned("/positions", ("GET",), "open positions"),
+    ApiRoute(
+        "/backtest/start",
+        start_backtest,
+        methods=["POST"],
+        body=BacktestRequest,
+        response=BacktestStarted,
+    ),
+    ApiRoute("/risk/status", risk_status, response=RiskStatus),
+    ApiRoute("/portfolio", portfolio, response=Portfolio),
+    ApiRoute("/positions", positions, response=list[PositionView]),
 ]

@@ -1,0 +1,28 @@
+"""Parity: the trades live (or paper) trading made, against a backtest of the same candles.
+
+`build_report` backtests the configured strategy on stored candles, rebuilds the live trades
+from the order journal, pairs them trade by trade and explains every difference;
+`strategy_params` is the one place that says which parameters the live engine runs with.
+"""
+
+from viper.parity.compare import backtest_trades, compare, summarize
+from viper.parity.journal import live_trades, rejections
+from viper.parity.models import ParityReport, ParitySummary, ParityTrade, Rejection, TradePair
+from viper.parity.report import build_report, data_gaps, format_report, strategy_params
+
+__all__ = [
+    "ParityReport",
+    "ParitySummary",
+    "ParityTrade",
+    "Rejection",
+    "TradePair",
+    "backtest_trades",
+    "build_report",
+    "compare",
+    "data_gaps",
+    "format_report",
+    "live_trades",
+    "rejections",
+    "strategy_params",
+    "summarize",
+]

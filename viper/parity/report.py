@@ -1,0 +1,141 @@
+"""A parity report: the journal's live trades against a backtest of the same stored candles.
+
+The backtest runs the configured strategy with the live engine's parameters
+(`strategy_params`), the `[risk]` limits and the backtester's fee model on the candles given
+(which should start where the live engine's history started: its warmup), with the order-size
+rules the live engine recorded. Only trades entered in [since, until) are compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from viper.backtest import FeeModel, run_backtest
+from viper.config import Config
+from viper.marketdata.frames import iso_ms
+from viper.parity.compare import backtest_trades, compare, summarize
+from viper.parity.journal import live_trades, market_specs, rejections
+from viper.parity.models import ParityReport, ParityTrade, TradePair
+from viper.timeframes import timeframe_ms
+
+
+def strategy_params(config: Config) -> dict[str, Any]:
+    """Parameters of `[trading] strategy`: the viper strategy takes its score from `[signal]`."""
+    if config.trading.strategy != "viper":
+        return {}
+    signal = config.signal
+    return {
+        "threshold": signal.threshold,
+        "lookback": signal.lookback,
+        "weight_volume": signal.weight_volume,
+        "weight_price": signal.weight_price,
+        "weight_range": signal.weight_range,
+        "weight_external": signal.weight_external,
+    }
+
+
+def data_gaps(frame: pl.DataFrame, tf_ms: int) -> list[tuple[int, int]]:
+    """(first missing open, next present open) of each hole in a candle frame."""
+    stamps = frame["timestamp"].to_list()
+    return [(a + tf_ms, b) for a, b in pairwise(stamps) if b - a > tf_ms]
+
+
+def build_report(
+    config: Config,
+    frames: Mapping[str, pl.DataFrame],
+    *,
+    db_path: str | Path,
+    since_ms: int,
+    until_ms: int | None = None,
+    initial_capital: float | None = None,
+    fees: FeeModel | None = None,
+) -> ParityReport:
+    """Backtest `frames`, read the journal, pair and explain every trade in the period.
+
+    `fees` is the backtest's exchange model (default: the backtester's, with no slippage for a
+    paper account, whose fills have none); prices further apart than its slippage (and a tick)
+    are reported as differences.
+    """
+    tf = config.trading.timeframe
+    tf_ms, symbols = timeframe_ms(tf), list(frames)
+    if fees is None:
+        fees = FeeModel(slippage_bps=0.0) if config.exchange.mode == "paper" else FeeModel()
+    result = run_backtest(
+        frames,
+        config.trading.strategy,
+        strategy_params(config),
+        risk=config.risk,
+        initial_capital=initial_capital or config.exchange.paper_balance,
+        timeframe=tf,
+        fees=fees,
+        markets=market_specs(db_path, symbols),
+    )
+    end = until_ms if until_ms is not None else 2**62
+
+    def inside(trades: Sequence[ParityTrade]) -> list[ParityTrade]:
+        return [t for t in trades if since_ms <= t.entry_ms < end]
+
+    pairs = compare(
+        inside(live_trades(db_path, symbols, tf_ms)),
+        inside(backtest_trades(result)),
+        refused=rejections(db_path, symbols),
+        backtest_refusals=result.rejections,
+        gaps={s: data_gaps(f, tf_ms) for s, f in frames.items()},
+        tf_ms=tf_ms,
+        slippage=fees.slippage,
+    )
+    return ParityReport(
+        since_ms=since_ms,
+        until_ms=until_ms,
+        symbols=symbols,
+        strategy=config.trading.strategy,
+        summary=summarize(pairs),
+        pairs=pairs,
+    )
+
+
+def _time(ms: int | None) -> str:
+    return iso_ms(ms)[5:16].replace("T", " ") if ms is not None else "open"
+
+
+def _price(value: float | None) -> str:
+    return f"{value:.6g}" if value is not None else "-"
+
+
+def _row(pair: TradePair) -> str:
+    bt, live = pair.backtest, pair.live
+    ref = bt if bt is not None else live
+    entry = _time(ref.entry_ms if ref else None)
+    exit_ = _time(ref.exit_ms if ref else None)
+    prices = (
+        f"{_price(bt.entry_price if bt else None)}/{_price(live.entry_price if live else None)}"
+    )
+    name = pair.symbol.split("/")[0]
+    return (
+        f"{name:<6} {pair.side:<5} {entry:<12} {exit_:<12} {prices:<24} "
+        f"{pair.status:<19} {pair.explanation}"
+    )
+
+
+def format_report(report: ParityReport) -> str:
+    """The report as a table and a summary, for a terminal."""
+    head = (
+        f"{'symbol':<6} {'side':<5} {'entry':<12} {'exit':<12} {'entry bt/live':<24} "
+        f"{'status':<19} explanation"
+    )
+    s = report.summary
+    lines = [head, "-" * len(head), *(_row(p) for p in report.pairs), ""]
+    lines.append(
+        f"{s.backtest_trades} backtest trades, {s.live_trades} live trades: {s.exact} exact, "
+        f"{s.matched - s.exact} matching within tolerance, {s.differs} differing, {s.open} open, "
+        f"{s.missing_in_live} missing in live, {s.missing_in_backtest} missing in the backtest"
+    )
+    if s.differences:
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(s.differences.items()))
+        lines.append(f"differences: {kinds}")
+    return "\n".join(lines)
