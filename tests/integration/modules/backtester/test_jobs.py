@@ -163,9 +163,11 @@ async def test_jobs_beyond_the_workers_wait_and_a_queued_one_can_be_dropped(
 ) -> None:
     config = make_config(tmp_path, modules={"enabled": MODULES}, backtester={"workers": 1})
     seed(Path(config.store.candles_dir))
+    seed(Path(config.store.candles_dir), (SOL,), bars=LONG_BARS // 5)
     viper = ViperApp(config)
     async with viper.running(), await client_for(viper) as http:
-        first = (await http.post("/backtester/backtest", json=request_body())).json()
+        # a long first job, so the queue cannot drain while the test looks at it
+        first = (await http.post("/backtester/backtest", json=request_body(**LONG))).json()
         second = (await http.post("/backtester/backtest", json=request_body())).json()
         third = (await http.post("/backtester/backtest", json=request_body())).json()
         await wait_state(http, first["id"], "running")
