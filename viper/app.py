@@ -30,7 +30,7 @@ from viper.config import MODULE_NAMES, Config, secret_values, section_of, to_dic
 from viper.errors import ConfigError
 from viper.http import EXCEPTION_HANDLERS, BindModule, RequestContext, RootMount, json_response
 from viper.logs import Redactor
-from viper.metrics import HttpMetrics, ModuleStateCollector, new_registry
+from viper.metrics import BreakerMetrics, HttpMetrics, ModuleStateCollector, new_registry
 from viper.modules.base import Health, Module, ModuleContext, Services
 from viper.modules.registry import LEGACY_PORTS, build_modules
 from viper.openapi import build_openapi
@@ -99,6 +99,8 @@ class ViperApp:
         self.store = Database(config.store.database)
         self.services = Services()
         self.services.provide(StatusSource, self)
+        # One set of circuit-breaker gauges for every module that guards a remote side.
+        self.services.provide(BreakerMetrics, BreakerMetrics(self.metrics))
         # The log redactor (the CLI's, wired to the sinks): the vault adds each secret it holds.
         self.services.provide(
             SecretRedactor, redactor if redactor is not None else Redactor(secret_values(config))

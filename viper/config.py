@@ -191,7 +191,9 @@ class StoreConfig(Section, frozen=True):
 
 
 def _all_modules() -> list[ModuleName]:
-    return list(MODULE_NAMES)  # type: ignore[arg-type]
+    # The logger first, so that it indexes the other modules' start-up records.
+    ordered = ["logger", *(name for name in MODULE_NAMES if name != "logger")]
+    return ordered  # type: ignore[return-value]
 
 
 class ModulesConfig(Section, frozen=True):

@@ -47,10 +47,17 @@ class ModuleStatus(msgspec.Struct, frozen=True, kw_only=True):
     error: str = ""
 
 
+def _before(module: Module, enabled: Mapping[str, Module]) -> tuple[str, ...]:
+    """What must start before `module`: its requirements, then its `after` hints when enabled."""
+    hints = tuple(name for name in getattr(module, "after", ()) if name in enabled)
+    return (*module.requires, *hints)
+
+
 def start_order(modules: Mapping[str, Module], names: Sequence[str]) -> list[str]:
     """Enabled modules in dependency order (ties keep `names` order).
 
-    Raises ConfigError when a required module is not enabled, or on a cycle.
+    A module's `requires` must be enabled; its optional `after` names start first only when
+    they are enabled. Raises ConfigError when a required module is not enabled, or on a cycle.
     """
     for name in names:
         for req in modules[name].requires:
@@ -67,7 +74,7 @@ def start_order(modules: Mapping[str, Module], names: Sequence[str]) -> list[str
         if name in visiting:
             raise ConfigError(f"modules.enabled: dependency cycle through '{name}'")
         visiting.add(name)
-        for req in modules[name].requires:
+        for req in _before(modules[name], modules):
             visit(req)
         visiting.discard(name)
         ordered.append(name)

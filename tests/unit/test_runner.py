@@ -196,3 +196,12 @@ def test_refused_transition_is_not_executed() -> None:
     runner = make_runner([Probe("a")])
     assert runner._move("a", "running") is False
     assert runner.states["a"] == "created"
+
+
+def test_after_hints_order_enabled_modules_and_ignore_disabled_ones() -> None:
+    exchange = Probe("exchange")
+    exchange.after = ("vault",)  # type: ignore[attr-defined]
+    with_vault: dict[str, Module] = {"exchange": exchange, "vault": Probe("vault")}
+    assert start_order(with_vault, ["exchange", "vault"]) == ["vault", "exchange"]
+    without_vault: dict[str, Module] = {"exchange": exchange}
+    assert start_order(without_vault, ["exchange"]) == ["exchange"]

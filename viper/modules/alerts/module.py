@@ -58,6 +58,7 @@ class AlertsModule:
 
     name = "alerts"
     requires: tuple[str, ...] = ()
+    after: tuple[str, ...] = ("vault",)  # start after these when they are enabled
 
     def __init__(self) -> None:
         self._alerter: Alerter | None = None

@@ -13,7 +13,6 @@ import contextlib
 from collections.abc import Sequence
 from decimal import Decimal
 
-from prometheus_client import CollectorRegistry
 from starlette.routing import BaseRoute
 
 from viper.bus import Subscription
@@ -38,19 +37,12 @@ WATCH_SECONDS = 2.0  # how often a real exchange's open orders are polled
 _BREAKER_HEALTH: dict[str, HealthState] = {"closed": "ok", "half_open": "degraded", "open": "down"}
 
 
-def breaker_metrics(registry: CollectorRegistry) -> BreakerMetrics | None:
-    """The breaker gauges on this registry; None if another component registered them first."""
-    try:
-        return BreakerMetrics(registry)
-    except ValueError:
-        return None
-
-
 class ExchangeModule:
     """Owns the exchange account; serves /exchange/orders, /balance, /positions, /markets."""
 
     name = "exchange"
     requires: tuple[str, ...] = ()
+    after: tuple[str, ...] = ("vault",)  # start after these when they are enabled
 
     def __init__(
         self, *, watch_seconds: float = WATCH_SECONDS, resilience: Resilience | None = None
@@ -106,7 +98,7 @@ class ExchangeModule:
                 config.id,
             )
         client, self.demo_note = build_client(config, self._credentials)
-        metrics = breaker_metrics(ctx.metrics)
+        metrics = ctx.services.maybe(BreakerMetrics)
         gateway = Gateway(
             config.id,
             clock=ctx.clock,

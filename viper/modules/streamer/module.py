@@ -197,6 +197,7 @@ class StreamerModule:
 
     name = "streamer"
     requires: tuple[str, ...] = ()
+    after: tuple[str, ...] = ("data",)  # start after these when they are enabled
 
     def __init__(
         self, *, client_factory: ClientFactory | None = None, heartbeat_seconds: float = 15.0
