@@ -67,7 +67,9 @@ async def test_every_module_owns_its_mount_and_seed_routes(
         response = await client.get(f"/{module}{path}")
         if response.status_code == 405:
             response = await client.post(f"/{module}{path}", json={})
-        assert response.status_code in (200, 501), (module, path, response.status_code)
+        # a handler may answer 404/422 for the placeholder id or empty body; never "no route"
+        assert response.status_code in (200, 404, 422, 501), (module, path, response.status_code)
+        assert not response.json().get("detail", "").startswith("no route for")
         if response.status_code == 501:
             assert response.json()["error"] == "not_implemented"
             assert "not built yet" in response.json()["detail"]

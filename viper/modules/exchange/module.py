@@ -19,7 +19,14 @@ from viper.bus import Subscription
 from viper.config import ExchangeConfig
 from viper.domain import ExchangeOrder, Fill
 from viper.errors import ConflictError, ViperError
-from viper.events import BaseEvent, CandleClosed, ExecutionReported, SecretRotated, Ticker
+from viper.events import (
+    BaseEvent,
+    CandleClosed,
+    ExchangeConnectionChanged,
+    ExecutionReported,
+    SecretRotated,
+    Ticker,
+)
 from viper.metrics import BreakerMetrics
 from viper.modules.base import Health, HealthState, ModuleContext
 from viper.modules.exchange.client import apply_credentials, build_client
@@ -99,11 +106,25 @@ class ExchangeModule:
             )
         client, self.demo_note = build_client(config, self._credentials)
         metrics = ctx.services.maybe(BreakerMetrics)
+
+        def on_change(name: str, old: str, new: str) -> None:
+            if metrics is not None:
+                metrics.on_change(name, old, new)
+            if new == "open" or old == "open":  # tell risk, live, sync and alerts
+                ctx.bus.publish_nowait(
+                    ExchangeConnectionChanged(
+                        ts_ms=ctx.clock.now_ms(),
+                        exchange=config.id,
+                        connected=new != "open",
+                        reason=f"circuit {name} {old} -> {new}",
+                    )
+                )
+
         gateway = Gateway(
             config.id,
             clock=ctx.clock,
             settings=self.resilience,
-            on_change=metrics.on_change if metrics else None,
+            on_change=on_change,
             refresh=self._refresh_credentials,
         )
         if metrics is not None:

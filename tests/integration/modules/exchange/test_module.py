@@ -18,7 +18,13 @@ from tests.fakes.bitget_ws import eventually
 from tests.integration.modules.exchange.conftest import BTC
 from viper.app import ViperApp
 from viper.domain import Candle
-from viper.events import CandleClosed, ExecutionReported, SecretRotated, Ticker
+from viper.events import (
+    CandleClosed,
+    ExchangeConnectionChanged,
+    ExecutionReported,
+    SecretRotated,
+    Ticker,
+)
 from viper.modules.exchange.gateway import Resilience
 from viper.modules.exchange.module import ExchangeModule
 from viper.protocols import Exchange, SecretStore
@@ -194,6 +200,12 @@ async def test_live_health_follows_the_circuit_breaker(tmp_path: Path) -> None:
         fake.set_price("BTCUSDT", "60000")
         app = live_app(tmp_path, fake, watch=60.0, recovery=0.3)
         module = app.modules["exchange"]
+        connection: list[bool] = []
+
+        async def on_connection(event: ExchangeConnectionChanged) -> None:
+            connection.append(event.connected)
+
+        app.bus.subscribe(ExchangeConnectionChanged, on_connection, name="test.connection")
         async with app.running(), http_for(app) as http:
             await eventually(lambda: module.polls >= 1)  # type: ignore[attr-defined]
             ok = (await http.get("/exchange/health")).json()
@@ -206,6 +218,7 @@ async def test_live_health_follows_the_circuit_breaker(tmp_path: Path) -> None:
             balance = await http.get("/exchange/balance")
             healed = (await http.get("/exchange/health")).json()
             metrics = (await http.get("/metrics")).text
+            await eventually(lambda: len(connection) >= 2)
 
     assert ok["health"]["status"] == "ok" and ok["health"]["checks"]["credentials"] == "config"
     assert failures == [503, 503, 503]
@@ -215,6 +228,7 @@ async def test_live_health_follows_the_circuit_breaker(tmp_path: Path) -> None:
     assert balance.status_code == 200 and D(balance.json()["total"]) == 10_000
     assert healed["health"]["status"] == "ok"
     assert 'viper_circuit_opened_total{breaker="exchange.bitget"} 1.0' in metrics
+    assert connection == [False, True]  # risk, live, sync and alerts hear of it
 
 
 async def test_live_fills_reach_the_bus_through_the_watcher(tmp_path: Path) -> None:
