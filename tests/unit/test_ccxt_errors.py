@@ -7,7 +7,9 @@ import ccxt.async_support as ccxt
 import pytest
 
 from viper import errors
-from viper.ccxt_errors import CCXT_ERRORS, ccxt_errors, exchange_code
+from viper.ccxt_errors import ccxt_error_table, ccxt_errors, exchange_code
+
+CCXT_ERRORS = ccxt_error_table()
 from viper.errors import (
     AuthError,
     ConflictError,

@@ -11,13 +11,14 @@ import io
 import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 
 from viper.backtest.metrics import BacktestResult, Trade
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 MAX_TRADES_SHOWN = 500
 # rcParams are global: one render at a time, with text kept as text (no glyph definitions).
@@ -76,6 +77,8 @@ def _inline(svg: str) -> str:
 
 def chart_svg(result: BacktestResult) -> str:
     """Equity above, drawdown below, sharing the time axis, as an inline SVG element."""
+    import matplotlib  # loaded on the first report only: it costs ~50 MB and a second
+
     buffer = io.StringIO()
     with (
         _RENDER_LOCK,
@@ -86,6 +89,8 @@ def chart_svg(result: BacktestResult) -> str:
 
 
 def _figure(result: BacktestResult) -> Figure:
+    from matplotlib.figure import Figure
+
     curve = result.equity_curve
     times = np.asarray(curve.timestamps, dtype="datetime64[ms]")
     equity = np.asarray(curve.equity, dtype=np.float64)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import ccxt.async_support as ccxt
 import msgspec
 import polars as pl
 from loguru import logger
@@ -26,6 +26,9 @@ from viper.errors import ConfigError, NotFoundError, TemporaryError, ValidationE
 from viper.marketdata.frames import CANDLE_SCHEMA, iso_ms, validate_candles
 from viper.resilience import RateLimiter, RetryPolicy, retry
 from viper.timeframes import timeframe_ms
+
+if TYPE_CHECKING:
+    import ccxt.async_support as ccxt
 
 T = TypeVar("T")
 StoreWriter = Callable[[pl.DataFrame], Awaitable[None] | None]
@@ -303,6 +306,7 @@ def make_exchange(
     `api_url` replaces the scheme and host of every REST URL (tests point it at a fake server);
     `options` are merged over VIPER's defaults (USDT-M swap markets for bitget).
     """
+    ccxt: Any = importlib.import_module("ccxt.async_support")  # loaded only when needed
     cls = getattr(ccxt, exchange_id, None) if exchange_id in ccxt.exchanges else None
     if cls is None:
         raise ConfigError(f"unknown exchange {exchange_id!r}", field="exchange")

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import ccxt.async_support as ccxt
 import redis.asyncio as redis_asyncio
 from starlette.routing import BaseRoute
 
 from viper.cache import Cache
 from viper.config import Config
-from viper.marketdata.download import make_exchange
 from viper.modules.base import Health, ModuleContext
 from viper.modules.data.routes import routes
 from viper.modules.data.service import DataService
 from viper.modules.data.sync import SyncJobs
 from viper.protocols import CandleSource
 from viper.store.candles import CandleStore
+
+if TYPE_CHECKING:
+    import ccxt.async_support as ccxt
 
 
 class DataModule:
@@ -58,6 +60,9 @@ class DataModule:
         ctx.services.provide(CandleSource, self._service)
 
     def _make_exchange(self, exchange_id: str) -> ccxt.Exchange:
+        # ccxt is imported only when a sync job runs: it costs ~90 MB that paper trading never needs
+        from viper.marketdata.download import make_exchange
+
         exchange = self._config.exchange if self._config else None
         return make_exchange(
             exchange_id,

@@ -10,17 +10,20 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import ccxt.async_support as ccxt
 import msgspec
 import polars as pl
 from loguru import logger
 
 from viper.clock import Clock
 from viper.errors import NotFoundError, ValidationError, ViperError
-from viper.marketdata.download import DownloadProgress, download_candles, make_rate_limiter
 from viper.modules.data.service import DataService
+
+if TYPE_CHECKING:
+    import ccxt.async_support as ccxt
+
+    from viper.marketdata.download import DownloadProgress
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 MAX_JOBS_KEPT = 100
@@ -129,6 +132,9 @@ class SyncJobs:
         return sum(1 for j in self._jobs.values() if j.state in ("queued", "running"))
 
     async def _run(self, job: SyncJob) -> None:
+        # the downloader brings ccxt: loaded on the first job, never in a process that syncs nothing
+        from viper.marketdata.download import make_rate_limiter
+
         exchange = self._factory(job.exchange)
         job.state = "running"
         try:
@@ -151,6 +157,8 @@ class SyncJobs:
     async def _one(
         self, job: SyncJob, entry: SymbolProgress, exchange: ccxt.Exchange, limiter: object
     ) -> None:
+        from viper.marketdata.download import download_candles
+
         store, symbol, timeframe = self._data.store, entry.symbol, job.timeframe
         last = await asyncio.to_thread(store.last_timestamp, job.exchange, symbol, timeframe)
         if last is None and job.since_ms is None:

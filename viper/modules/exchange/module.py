@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
@@ -29,16 +30,17 @@ from viper.events import (
 )
 from viper.metrics import BreakerMetrics
 from viper.modules.base import Health, HealthState, ModuleContext
-from viper.modules.exchange.client import apply_credentials, build_client
 from viper.modules.exchange.credentials import Credentials, load_credentials
 from viper.modules.exchange.gateway import Gateway, Resilience
-from viper.modules.exchange.live import CcxtExchange
 from viper.modules.exchange.paper import PaperExchange
 from viper.modules.exchange.routes import routes
 from viper.modules.exchange.state import PaperSettings
 from viper.modules.exchange.tracker import OrderTracker, poll
 from viper.modules.exchange.views import Account
 from viper.protocols import Exchange
+
+if TYPE_CHECKING:
+    from viper.modules.exchange.live import CcxtExchange
 
 WATCH_SECONDS = 2.0  # how often a real exchange's open orders are polled
 _BREAKER_HEALTH: dict[str, HealthState] = {"closed": "ok", "half_open": "degraded", "open": "down"}
@@ -104,6 +106,10 @@ class ExchangeModule:
                 config.id,
                 config.id,
             )
+        # the ccxt-backed pieces load only in live/demo mode: ccxt costs ~90 MB and a second
+        from viper.modules.exchange.client import build_client
+        from viper.modules.exchange.live import CcxtExchange
+
         client, self.demo_note = build_client(config, self._credentials)
         metrics = ctx.services.maybe(BreakerMetrics)
 
@@ -147,6 +153,8 @@ class ExchangeModule:
         fresh = await load_credentials(self._ctx.services, self._ctx.config.exchange)
         if fresh.same_as(self._credentials):
             return False
+        from viper.modules.exchange.client import apply_credentials
+
         apply_credentials(self.live.client, fresh)
         self._credentials = fresh
         self._ctx.logger.info("{}: API credentials loaded from the {}", self.live.id, fresh.source)
