@@ -28,6 +28,20 @@
 # need them.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# ---------------------------------------------------------------------------------------------
+# vendor: the dashboard's chart library from npm (package-lock.json pins it). Only the one
+# standalone file leaves this stage; node and node_modules stay behind.
+# ---------------------------------------------------------------------------------------------
+FROM ${NODE_IMAGE} AS vendor
+
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error \
+    && mkdir -p /out \
+    && cp node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.mjs \
+        /out/lightweight-charts.js
 
 # ---------------------------------------------------------------------------------------------
 # builder: a virtualenv in /opt/venv with VIPER and its dependencies, all from PyPI.
@@ -52,8 +66,12 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 # Then the package itself. README.md is optional in the context (the wildcard may match nothing).
 COPY pyproject.toml README.md* ./
 COPY viper ./viper
+COPY --from=vendor /out/lightweight-charts.js ./viper/web/static/vendor/lightweight-charts.js
+# The installed package must serve the chart library: fail the build here if it was left out.
 RUN pip install --no-cache-dir . \
-    && viper --help > /dev/null
+    && viper --help > /dev/null \
+    && cd / && python -c "from viper.modules.web.routes import STATIC, VENDOR_FILE; \
+assert (STATIC / VENDOR_FILE).is_file(), 'the dashboard chart library is missing from the package'"
 
 # ---------------------------------------------------------------------------------------------
 # runtime: the slim base image, the virtualenv, a non-root user and nothing else.

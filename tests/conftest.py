@@ -53,6 +53,8 @@ def make_config(tmp_path: Path, **sections: dict[str, object]) -> Config:
         },
         "logging": {"file": "", "console": False},
         "vault": {"key_file": str(tmp_path / "vault.key")},
+        # Off for the hundreds of tests about other things; tests of auth switch it on.
+        "auth": {"enabled": False},
     }
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)

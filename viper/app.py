@@ -1,7 +1,8 @@
 """The composition root: config -> bus, clock, store, metrics -> modules -> one Starlette app.
 
 `ViperApp.running()` is the one lifespan: it opens the store, starts the bus and the modules
-in dependency order, and undoes all of it in reverse.
+in dependency order, and undoes all of it in reverse. Every app it builds (the main one and
+the legacy-port ones) authenticates through one shared `Authenticator`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import contextlib
 import importlib
 import os
 import socket
+import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TextIO
 
 import msgspec
 import psutil
@@ -24,6 +27,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from viper import __version__
+from viper.auth import (
+    Authenticate,
+    Authenticator,
+    TokenBootstrap,
+    auth_routes,
+    declare_scopes,
+    show_first_token,
+)
 from viper.bus import BusCollector, InMemoryBus
 from viper.clock import Clock, LiveClock
 from viper.config import MODULE_NAMES, Config, secret_values, section_of, to_dict
@@ -34,11 +45,23 @@ from viper.metrics import BreakerMetrics, HttpMetrics, ModuleStateCollector, new
 from viper.modules.base import Health, Module, ModuleContext, Services
 from viper.modules.registry import LEGACY_PORTS, build_modules
 from viper.openapi import build_openapi
-from viper.protocols import SecretRedactor, StatusSource
+from viper.protocols import SecretRedactor, StatusSource, TokenScope
 from viper.runner import ModuleRunner, ModuleStatus
 from viper.store.sqlite import Database
 
 ROOT_MODULE = "web"  # mounted at "/" and last, so it never shadows another mount
+# Scopes above what the method asks for, per module: "*" is every route of the module,
+# "METHOD /path" one route. Config changes and the vault need `admin`.
+# TODO(auth): drop the risk and alerts rules once their routes declare `scope="admin"`.
+MODULE_SCOPES: Mapping[str, Mapping[str, TokenScope]] = {
+    "vault": {"*": "admin"},
+    "risk": {"PUT /limits": "admin"},
+    "alerts": {
+        "PATCH /rules": "admin",
+        "POST /notifications": "admin",
+        "DELETE /notifications/{name}": "admin",
+    },
+}
 
 
 class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,9 +110,20 @@ class ViperApp:
     """One VIPER process: its modules, bus, store, metrics and HTTP app."""
 
     def __init__(
-        self, config: Config, *, clock: Clock | None = None, redactor: SecretRedactor | None = None
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        redactor: SecretRedactor | None = None,
+        console: TextIO | None = None,
     ) -> None:
+        if config.auth.enabled and "vault" not in config.modules.enabled:
+            raise ConfigError(
+                "auth.enabled needs the vault module (it holds the API tokens): "
+                "add 'vault' to modules.enabled or set auth.enabled = false"
+            )
         self.config = config
+        self.console = console  # where the first admin token is shown; None = stderr
         self.node = config.bus.node_id or f"{socket.gethostname()}:{os.getpid()}"
         self.clock: Clock = clock or LiveClock()
         self.metrics = new_registry()
@@ -104,6 +138,9 @@ class ViperApp:
         # The log redactor (the CLI's, wired to the sinks): the vault adds each secret it holds.
         self.services.provide(
             SecretRedactor, redactor if redactor is not None else Redactor(secret_values(config))
+        )
+        self.auth = Authenticator(
+            config.auth, services=self.services, clock=self.clock, store=self.store
         )
         self.modules: dict[str, Module] = build_modules(config.modules.enabled)
         self.runner = ModuleRunner(
@@ -144,6 +181,7 @@ class ViperApp:
             return
         await self.store.open()
         try:
+            await self.auth.audit.open()
             await self.bus.start()
             await self.runner.start()
         except BaseException:
@@ -152,8 +190,9 @@ class ViperApp:
             raise
         self._running = True
         self.started_monotonic = time.monotonic()
-        await self._publish_config()
         try:
+            await self._publish_config()
+            await self._first_token()
             yield self
         finally:
             self._running = False
@@ -168,6 +207,17 @@ class ViperApp:
         """The ASGI lifespan: the same `running()` context."""
         async with self.running():
             yield
+
+    async def _first_token(self) -> None:
+        """With auth on and no active token, issue an admin token and show it once."""
+        bootstrap = self.services.maybe(TokenBootstrap)
+        if not self.config.auth.enabled or bootstrap is None:
+            return
+        issued = await bootstrap.first_admin_token()
+        if issued is not None:
+            # Straight to the console, never through the log sinks (and so not to the files).
+            show_first_token(issued, self.console or sys.stderr)
+            logger.warning("issued the first admin token {} (shown once on stderr)", issued.id)
 
     async def _publish_config(self) -> None:
         """With Redis configured, publish risk settings and symbols under the original keys."""
@@ -229,7 +279,7 @@ class ViperApp:
         return json_response(build_openapi(self.http.routes))
 
     def module_routes(self, module: Module) -> list[BaseRoute]:
-        """A module's routes plus its own `/health`."""
+        """A module's routes plus its own `/health`, with the scopes of `MODULE_SCOPES`."""
 
         async def module_health(request: Request) -> Response:
             state = self.runner.states.get(module.name)
@@ -242,7 +292,8 @@ class ViperApp:
             )
 
         module_health.__doc__ = f"Health of the {module.name} module"
-        return [*module.routes, Route("/health", module_health, methods=["GET"])]
+        routes = [*module.routes, Route("/health", module_health, methods=["GET"])]
+        return declare_scopes(routes, MODULE_SCOPES.get(module.name, {}))
 
     def routes(self) -> list[BaseRoute]:
         """Core routes, then one mount per enabled module (the root module last)."""
@@ -250,6 +301,7 @@ class ViperApp:
             Route("/health", self._health, methods=["GET"]),
             Route("/metrics", self._metrics, methods=["GET"]),
             Route("/openapi.json", self._openapi, methods=["GET"]),
+            *auth_routes(self.auth),
         ]
         for name, module in self.modules.items():
             if name == ROOT_MODULE:
@@ -266,15 +318,17 @@ class ViperApp:
 
     def build_http(self, routes: Sequence[BaseRoute], *, lifespan: bool = True) -> Starlette:
         """A Starlette app over `routes` with VIPER's middleware and error handlers."""
+        routes = list(routes)
         return Starlette(
             debug=False,
-            routes=list(routes),
+            routes=routes,
             middleware=[
                 Middleware(
                     RequestContext,
                     metrics=self.http_metrics,
                     access_log=self.config.server.access_log,
-                )
+                ),
+                Middleware(Authenticate, auth=self.auth, routes=routes),
             ],
             exception_handlers=dict(EXCEPTION_HANDLERS),
             lifespan=self.lifespan if lifespan else None,

@@ -17,6 +17,8 @@ import msgspec
 from viper import __version__
 from viper.cli_backtest import add_backtest_commands
 from viper.cli_data import add_data_commands
+from viper.cli_optimize import add_optimize_commands
+from viper.cli_parity import add_parity_commands
 from viper.cli_vault import add_vault_commands
 from viper.config import Config, config_id, dump_json, load_config, secret_values
 from viper.errors import (
@@ -132,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     defaults.set_defaults(handler=_config_defaults)
     add_data_commands(commands, _add_config)
+    add_parity_commands(commands, _add_config)
     add_backtest_commands(commands, _add_config)
+    add_optimize_commands(commands, _add_config)
     add_vault_commands(commands, _add_config)
     return parser
 

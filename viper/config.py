@@ -44,6 +44,7 @@ AlertRuleName = Literal[
 ChannelName = Annotated[str, Meta(pattern=r"^([a-z0-9][a-z0-9_-]{0,31})?$")]
 HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/]+\S*$")]
 EmailAddress = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$")]
+OpenPath = Annotated[str, Meta(pattern=r"^/\S*$")]
 
 MODULE_NAMES: tuple[str, ...] = (
     "api",
@@ -144,6 +145,26 @@ class ServerConfig(Section, frozen=True):
     node_status_seconds: Annotated[
         PositiveFloat, _doc("How often this process announces its modules on the bus")
     ] = 5.0
+
+
+def _default_open_paths() -> list[str]:
+    return ["/health", "/metrics"]
+
+
+class AuthConfig(Section, frozen=True):
+    enabled: Annotated[
+        bool, _doc("Require a vault API token (or a dashboard session) on every other route")
+    ] = True
+    open_paths: Annotated[
+        list[OpenPath],
+        _doc("Paths served without a token ('/x/*' = under /x); /, /static/*, /auth/login always"),
+    ] = msgspec.field(default_factory=_default_open_paths)
+    session_hours: Annotated[
+        PositiveFloat, _doc("Lifetime of a dashboard session (a revoked token ends it at once)")
+    ] = 12.0
+    max_failures_per_minute: Annotated[
+        PositiveInt, _doc("Failed token checks per client address per minute before a 429")
+    ] = 10
 
 
 class LoggingConfig(Section, frozen=True):
@@ -274,6 +295,48 @@ class BacktesterConfig(Section, frozen=True):
     workers: Annotated[PositiveInt, _doc("Processes that run backtests (BACKTEST_WORKERS)")] = 2
 
 
+class OptimizerConfig(Section, frozen=True):
+    storage: Annotated[
+        Secret,
+        _doc(
+            "Optuna storage of named (distributed) studies: postgresql://..., redis://host/db "
+            "(journal), journal:///path/file.log or sqlite:///path.db; empty = none"
+        ),
+    ] = msgspec.field(default_factory=Secret)
+    trials: Annotated[PositiveInt, _doc("Optuna trials per study when a request sets none")] = 100
+    top_n: Annotated[PositiveInt, _doc("Rows of the best-parameters table kept per result")] = 10
+    objective: Annotated[
+        Literal["sharpe", "sortino", "calmar", "total_return", "profit_factor"],
+        _doc("Figure maximized when a request sets none"),
+    ] = "sharpe"
+    min_trades: Annotated[
+        NonNegativeInt, _doc("Default constraint: fewer trades than this scores -inf")
+    ] = 10
+    max_drawdown: Annotated[
+        Annotated[float, Meta(ge=0, le=1)],
+        _doc("Default constraint: a deeper drawdown (fraction) scores -inf; 0 = no limit"),
+    ] = 0.0
+    sampler: Annotated[
+        Literal["tpe", "cmaes", "random"], _doc("Optuna sampler when a request sets none")
+    ] = "tpe"
+    pruner: Annotated[
+        Literal["median", "none"], _doc("Optuna pruner: median stops trials behind the median")
+    ] = "median"
+    pruner_chunks: Annotated[
+        Annotated[int, Meta(ge=2, le=50)],
+        _doc("Pieces a pruned trial's period is run in (the pruner's intermediate steps)"),
+    ] = 4
+    max_grid: Annotated[
+        PositiveInt, _doc("Largest grid evaluated exhaustively; larger spaces need optuna")
+    ] = 20_000
+    overfit_ratio: Annotated[
+        Fraction, _doc("Walk-forward warns when out-of-sample is below this share of in-sample")
+    ] = 0.5
+    wait_seconds: Annotated[
+        PositiveFloat, _doc("How long a study worker waits for the others' last trials")
+    ] = 600.0
+
+
 class CacheConfig(Section, frozen=True):
     ttl_seconds: Annotated[
         PositiveInt, _doc("Market-data cache lifetime in seconds (CACHE_TTL_SECONDS)")
@@ -305,8 +368,9 @@ class StreamerConfig(Section, frozen=True):
         _doc("What replay plays: stored candles when present (auto), or the synthetic market"),
     ] = "auto"
     speed: Annotated[
-        PositiveFloat, _doc("Replay speed: 1 = real time, 60 = one minute of market per second")
-    ] = 1.0
+        PositiveFloat,
+        _doc("Replay speed: 1 = real time; the default 10 trades within minutes on paper"),
+    ] = 10.0
     warmup_bars: Annotated[
         NonNegativeInt, _doc("Bars published at once before replay paces itself")
     ] = 200
@@ -458,6 +522,7 @@ class Config(Section, frozen=True):
     """The whole configuration; one section per concern."""
 
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     logging: LoggingConfig = msgspec.field(default_factory=LoggingConfig)
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
     redis: RedisConfig = msgspec.field(default_factory=RedisConfig)
@@ -468,6 +533,7 @@ class Config(Section, frozen=True):
     risk: RiskConfig = msgspec.field(default_factory=RiskConfig)
     signal: SignalConfig = msgspec.field(default_factory=SignalConfig)
     backtester: BacktesterConfig = msgspec.field(default_factory=BacktesterConfig)
+    optimizer: OptimizerConfig = msgspec.field(default_factory=OptimizerConfig)
     cache: CacheConfig = msgspec.field(default_factory=CacheConfig)
     data: DataConfig = msgspec.field(default_factory=DataConfig)
     streamer: StreamerConfig = msgspec.field(default_factory=StreamerConfig)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -200,6 +200,19 @@ class ConfigChanged(BaseEvent, frozen=True):
     actor: str = ""
 
 
+class StrategyParametersApplied(BaseEvent, frozen=True):
+    """Parameters were applied to the live strategy (audited; persisted by the optimizer).
+
+    `symbol` "*" means every symbol; `source_job` is the optimization they came from.
+    """
+
+    strategy: str
+    params: dict[str, Any]
+    source_job: str = ""
+    actor: str = ""
+    symbol: str = "*"
+
+
 class SecretRotated(BaseEvent, frozen=True):
     """A vault secret's value changed: set, rotated, or deleted (`removed`); never the value.
 
@@ -314,6 +327,7 @@ Event = (
     | PositionChanged
     | AlertRaised
     | ConfigChanged
+    | StrategyParametersApplied
     | SecretRotated
     | OrderStateCorrected
     | PositionDesynced

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from loguru import logger
@@ -248,7 +248,8 @@ def first_line(text: str | None) -> str:
 
 
 class ApiRoute(Route):
-    """A Route that also declares its body, query and response types for /openapi.json."""
+    """A Route that also declares its body, query and response types for /openapi.json, and
+    the token scope it needs (`scope`; None: `read` for GET and HEAD, `trade` otherwise)."""
 
     def __init__(
         self,
@@ -262,8 +263,10 @@ class ApiRoute(Route):
         response: Any = None,
         status_code: int = 200,
         tags: Sequence[str] = (),
+        scope: Literal["read", "trade", "admin"] | None = None,
     ) -> None:
         super().__init__(path, endpoint, methods=list(methods))
+        self.scope = scope
         self.summary = summary or first_line(endpoint.__doc__)
         self.body = body
         self.query = query

@@ -322,3 +322,98 @@ class PortfolioSource(Protocol):
     async def positions(self) -> list[PositionView]:
         """Open positions only."""
         ...
+
+
+class TradeCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Closed trades since the process started; a trade is a position closed."""
+
+    total: int
+    wins: int
+    losses: int
+    realized_pnl: float
+    by_symbol: dict[str, dict[str, int]]  # symbol -> entry side (buy/sell) -> trades
+
+
+class RequestFigures(msgspec.Struct, frozen=True, kw_only=True):
+    """HTTP requests served: all of them, the 5xx among them, and the recent rate."""
+
+    total: int
+    server_errors: int
+    per_second: float  # over about the last minute (since start on the first read)
+
+
+class BusFigures(msgspec.Struct, frozen=True, kw_only=True):
+    """The event bus: events published, waiting, dropped and failed."""
+
+    published: int
+    queue_depth: int  # events waiting, every subscriber together
+    max_queue_depth: int  # the deepest single subscriber queue
+    dropped: int
+    handler_failures: int
+
+
+class MetricsSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """The process at a glance (`/monitoring/metrics`, `/api/metrics`): Prometheus's figures."""
+
+    ts_ms: int
+    trades: TradeCounts
+    win_rate: float | None  # share of closed trades with a positive PnL; None before the first
+    risk_score: float | None  # 0..100, the most used risk limit; None without the risk module
+    memory_bytes: int
+    requests: RequestFigures
+    bus: BusFigures
+    modules: dict[str, str]  # enabled module -> state
+    orders: dict[str, int]  # order state -> orders seen in it now (final states: since start)
+    jobs: dict[str, dict[str, int]]  # job kind (backtest, optimize) -> state -> jobs
+
+
+class MetricsSummarySource(Protocol):
+    """The metrics summary (provided by the monitoring module)."""
+
+    def metrics_summary(self) -> MetricsSummary:
+        """Figures read now, as a scrape of `/metrics` would see them."""
+        ...
+
+
+class ExchangeCallObserver(Protocol):
+    """Records calls to an exchange's API (provided by the monitoring module).
+
+    The exchange module reports each call's duration, and the error code when it failed,
+    through `services.maybe(ExchangeCallObserver)`, so metrics exist only when monitoring runs.
+    """
+
+    def observe_call(self, exchange: str, action: str, seconds: float, error: str = "") -> None:
+        """One call of `action` (create_order, fetch_balance, ...) that took `seconds`."""
+        ...
+
+
+class ScoresSource(Protocol):
+    """The latest VIPER scores (provided by the signal module)."""
+
+    def latest_scores(self, symbol: str | None, timeframe: str | None) -> msgspec.Struct:
+        """The newest score per symbol and timeframe (optionally of one), with the threshold."""
+        ...
+
+
+class AlertsSource(Protocol):
+    """The alert history (provided by the alerts module)."""
+
+    async def recent_alerts(self, limit: int) -> msgspec.Struct:
+        """The newest `limit` alerts, newest first, with the total count."""
+        ...
+
+
+TradingStateName = Literal["running", "paused", "stopped"]
+
+
+class TradingControl(Protocol):
+    """Starts, pauses and stops the live engine (provided by the live module).
+
+    Paused: no new entries; open positions keep their protective exits.
+    """
+
+    async def set_trading_state(
+        self, state: TradingStateName, *, actor: str, reason: str = ""
+    ) -> TradingStateName:
+        """Move the engine to `state`; returns the state now in force."""
+        ...

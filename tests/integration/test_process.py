@@ -29,6 +29,20 @@ def start(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subp
     )
 
 
+def issue_token(tmp_path: Path, scopes: str = "trade") -> str:
+    """A token from `viper vault token issue`, as an operator gets one before a start."""
+    command = ["vault", "token", "issue", "--name", "test", "--scopes", scopes]
+    done = subprocess.run(
+        [sys.executable, "-m", "viper", *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 def wait_healthy(port: int, timeout: float) -> float:
     """Seconds until /health answered 200; fails after `timeout`."""
     started = time.monotonic()
@@ -96,15 +110,18 @@ def test_legacy_ports_serve_each_module_at_its_root(tmp_path: Path) -> None:
     offset = free_port() % 1000 + 40000 - 8000
     port = free_port()
     env = {"VIPER__SERVER__LEGACY_PORTS": "true", "VIPER__SERVER__LEGACY_PORT_OFFSET": str(offset)}
+    auth = {"Authorization": f"Bearer {issue_token(tmp_path)}"}
     proc = start(tmp_path, "--port", str(port), env=env)
     try:
         wait_healthy(port, 5.0)
-        backtester = httpx.post(f"http://127.0.0.1:{8001 + offset}/backtest", json={})
+        legacy = f"http://127.0.0.1:{8001 + offset}/backtest"
+        assert httpx.post(legacy, json={}).status_code == 401  # guarded like the main port
+        backtester = httpx.post(legacy, json={}, headers=auth)
         assert backtester.status_code == 422  # the empty body lacks its symbols
         assert backtester.json()["field"] == "symbols"
-        health = httpx.get(f"http://127.0.0.1:{8016 + offset}/health").json()
+        health = httpx.get(f"http://127.0.0.1:{8016 + offset}/health", headers=auth).json()
         assert health["module"] == "logger"
-        same = httpx.post(f"http://127.0.0.1:{port}/backtester/backtest", json={})
+        same = httpx.post(f"http://127.0.0.1:{port}/backtester/backtest", json={}, headers=auth)
         assert same.status_code == backtester.status_code
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)

@@ -63,6 +63,8 @@ def test_events_cross_between_two_processes_with_different_modules(
         "VIPER__BUS__STREAM": stream,
         "VIPER__SERVER__NODE_STATUS_SECONDS": "0.5",
         "VIPER__LOGGING__CONSOLE": "false",
+        # Neither process runs the vault, which holds the API tokens: no auth on this bus test.
+        "VIPER__AUTH__ENABLED": "false",
     }
     port_a, port_b = free_port(), free_port()
     a = start(tmp_path / "a", port_a, {**common, "VIPER__MODULES__ENABLED": "api,risk,exchange"})
@@ -114,6 +116,7 @@ def test_risk_settings_and_symbols_are_published_under_the_original_keys(
         "RISK_PER_TRADE": "0.015",
         "VIPER__TRADING__SYMBOLS": "BTC/USDT:USDT,SOL/USDT:USDT",
         "VIPER__MODULES__ENABLED": "api",
+        "VIPER__AUTH__ENABLED": "false",  # no vault in this process, so no tokens to check
     }
     proc = start(tmp_path, port, env)
     try:

@@ -31,6 +31,7 @@ from viper.bus import InMemoryBus
 from viper.events import Ticker
 
 EVENTS = 300_000
+VIPER = (sys.executable, "-m", "viper")
 
 
 def _ticker(i: int) -> Ticker:
@@ -140,12 +141,27 @@ def test_redis_bus_throughput(report: Report) -> None:
     )
 
 
+Server = tuple[subprocess.Popen[bytes], int, float, str]
+
+
+def _issue_token(workdir: Path) -> str:
+    """A read token from `viper vault token issue`, as an operator gets one."""
+    done = subprocess.run(
+        [*VIPER, "vault", "token", "issue", "--name", "bench", "--scopes", "read"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[subprocess.Popen[bytes], int, float]]:
-    """`viper run` with every module on; yields the process, its port, and start-to-healthy seconds."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`viper run` with every module on (and auth, as shipped); yields the process, its port,
+    start-to-healthy seconds and a read token."""
     workdir = tmp_path_factory.mktemp("bench")
+    token = _issue_token(workdir)
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -156,7 +172,7 @@ def server(
         env={**os.environ, "VIPER__LOGGING__CONSOLE": "false"},
     )
     healthy = _wait_healthy(port, started)
-    yield proc, port, healthy
+    yield proc, port, healthy, token
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=15)
 
@@ -171,10 +187,8 @@ def _wait_healthy(port: int, started: float) -> float:
     raise RuntimeError("viper did not become healthy in 30 s")
 
 
-def test_start_to_healthy_and_idle_memory(
-    report: Report, server: tuple[subprocess.Popen[bytes], int, float]
-) -> None:
-    proc, _, healthy = server
+def test_start_to_healthy_and_idle_memory(report: Report, server: Server) -> None:
+    proc, _, healthy, _ = server
     samples = [healthy]
     for _ in range(2):
         workdir = Path(f"/tmp/viper-bench-{uuid.uuid4().hex}")
@@ -200,9 +214,10 @@ def test_start_to_healthy_and_idle_memory(
     report.add("idle RSS, every module on", rss, "MB", "< 150 MB", rss < 150)
 
 
-def _wrk(url: str, seconds: int = 5, connections: int = 32) -> tuple[float, float]:
+def _wrk(url: str, token: str, seconds: int = 5, connections: int = 32) -> tuple[float, float]:
+    auth = ["-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", *auth, url],
         capture_output=True,
         text=True,
         check=True,
@@ -218,14 +233,12 @@ def _wrk(url: str, seconds: int = 5, connections: int = 32) -> tuple[float, floa
     ("path", "label"),
     [("/health", "/health"), ("/api/services/status", "/api/services/status (JSON)")],
 )
-def test_http_requests_per_second(
-    report: Report, server: tuple[subprocess.Popen[bytes], int, float], path: str, label: str
-) -> None:
+def test_http_requests_per_second(report: Report, server: Server, path: str, label: str) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (make bench installs it with apt-get)")
-    _, port, _ = server
-    _wrk(f"http://127.0.0.1:{port}{path}", seconds=1)  # warm-up
-    rate, p99 = _wrk(f"http://127.0.0.1:{port}{path}")
+    _, port, _, token = server
+    _wrk(f"http://127.0.0.1:{port}{path}", token, seconds=1)  # warm-up
+    rate, p99 = _wrk(f"http://127.0.0.1:{port}{path}", token)
     is_health = path == "/health"
     report.add(
         f"HTTP {label}: requests/s (1 worker, wrk -c32)",

@@ -8,8 +8,6 @@ import pytest
 
 from viper import errors
 from viper.ccxt_errors import ccxt_error_table, ccxt_errors, exchange_code
-
-CCXT_ERRORS = ccxt_error_table()
 from viper.errors import (
     AuthError,
     ConflictError,
@@ -19,6 +17,8 @@ from viper.errors import (
     TemporaryError,
     ViperError,
 )
+
+CCXT_ERRORS = ccxt_error_table()
 
 
 def every_ccxt_error() -> list[type[Exception]]:
@@ -72,6 +72,7 @@ def test_each_maps_to_its_row_chained_and_inside_the_exchange_family(
 def test_each_lands_under_the_branch_that_says_what_to_do(
     error: type[Exception], branch: type[ViperError]
 ) -> None:
+
     assert issubclass(CCXT_ERRORS[error], branch)
 
 

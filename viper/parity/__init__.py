@@ -8,7 +8,13 @@ from the order journal, pairs them trade by trade and explains every difference;
 from viper.parity.compare import backtest_trades, compare, summarize
 from viper.parity.journal import live_trades, rejections
 from viper.parity.models import ParityReport, ParitySummary, ParityTrade, Rejection, TradePair
-from viper.parity.report import build_report, data_gaps, format_report, strategy_params
+from viper.parity.report import (
+    build_report,
+    data_gaps,
+    format_report,
+    reference_backtest,
+    strategy_params,
+)
 
 __all__ = [
     "ParityReport",
@@ -22,6 +28,7 @@ __all__ = [
     "data_gaps",
     "format_report",
     "live_trades",
+    "reference_backtest",
     "rejections",
     "strategy_params",
     "summarize",

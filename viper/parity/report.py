@@ -15,12 +15,13 @@ from typing import Any
 
 import polars as pl
 
-from viper.backtest import FeeModel, run_backtest
+from viper.backtest import BacktestResult, FeeModel, run_backtest
 from viper.config import Config
 from viper.marketdata.frames import iso_ms
 from viper.parity.compare import backtest_trades, compare, summarize
 from viper.parity.journal import live_trades, market_specs, rejections
 from viper.parity.models import ParityReport, ParityTrade, TradePair
+from viper.risk_rules import MarketSpec
 from viper.timeframes import timeframe_ms
 
 
@@ -45,6 +46,26 @@ def data_gaps(frame: pl.DataFrame, tf_ms: int) -> list[tuple[int, int]]:
     return [(a + tf_ms, b) for a, b in pairwise(stamps) if b - a > tf_ms]
 
 
+def reference_backtest(
+    config: Config,
+    frames: Mapping[str, pl.DataFrame],
+    fees: FeeModel,
+    markets: Mapping[str, MarketSpec],
+    initial_capital: float | None = None,
+) -> BacktestResult:
+    """The configured strategy, with the live engine's parameters and `[risk]`, on `frames`."""
+    return run_backtest(
+        frames,
+        config.trading.strategy,
+        strategy_params(config),
+        risk=config.risk,
+        initial_capital=initial_capital or config.exchange.paper_balance,
+        timeframe=config.trading.timeframe,
+        fees=fees,
+        markets=markets,
+    )
+
+
 def build_report(
     config: Config,
     frames: Mapping[str, pl.DataFrame],
@@ -61,20 +82,11 @@ def build_report(
     paper account, whose fills have none); prices further apart than its slippage (and a tick)
     are reported as differences.
     """
-    tf = config.trading.timeframe
-    tf_ms, symbols = timeframe_ms(tf), list(frames)
+    tf_ms, symbols = timeframe_ms(config.trading.timeframe), list(frames)
     if fees is None:
         fees = FeeModel(slippage_bps=0.0) if config.exchange.mode == "paper" else FeeModel()
-    result = run_backtest(
-        frames,
-        config.trading.strategy,
-        strategy_params(config),
-        risk=config.risk,
-        initial_capital=initial_capital or config.exchange.paper_balance,
-        timeframe=tf,
-        fees=fees,
-        markets=market_specs(db_path, symbols),
-    )
+    markets = market_specs(db_path, symbols)
+    result = reference_backtest(config, frames, fees, markets, initial_capital)
     end = until_ms if until_ms is not None else 2**62
 
     def inside(trades: Sequence[ParityTrade]) -> list[ParityTrade]:

@@ -28,8 +28,8 @@ from viper.modules.alerts.routes import routes
 from viper.modules.alerts.rules import RuleSettings, handles
 from viper.modules.alerts.secrets import SecretResolver, configured_secret
 from viper.modules.alerts.settings import RulesUpdate, config_channels, parse_channel, updated_rules
-from viper.modules.base import Health, ModuleContext
-from viper.protocols import SecretRedactor, SecretStore
+from viper.modules.base import Health, ModuleContext, Services
+from viper.protocols import AlertsSource, SecretRedactor, SecretStore
 
 RULES_KEY = "rules"
 DAY_MS = 86_400_000
@@ -69,6 +69,7 @@ class AlertsModule:
         self._subs: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
+        self._services: Services | None = None
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -104,6 +105,8 @@ class AlertsModule:
             if handles(kind)
         ]
         self._tasks = [asyncio.create_task(self._summaries(), name="alerts:summaries")]
+        self._services = ctx.services
+        ctx.services.provide(AlertsSource, self)
 
     @staticmethod
     async def _load_stored(history: AlertHistory, dispatcher: Dispatcher) -> None:
@@ -128,6 +131,8 @@ class AlertsModule:
 
     async def stop(self) -> None:
         """Unsubscribe, cancel the summary task, end deliveries in flight; safe twice."""
+        if self._services is not None:
+            self._services.withdraw(AlertsSource)
         if self._bus is not None:
             for sub in self._subs:
                 self._bus.unsubscribe(sub)
@@ -212,6 +217,10 @@ class AlertsModule:
             next_offset=end if end < total else None,
             alerts=found,
         )
+
+    async def recent_alerts(self, limit: int) -> AlertPage:
+        """AlertsSource: the newest `limit` alerts."""
+        return await self.alerts(AlertFilter(), 0, limit)
 
     async def ack(self, alert_id: str, by: str) -> Alert:
         """Acknowledge one alert (404 when unknown)."""

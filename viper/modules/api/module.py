@@ -17,6 +17,7 @@ from viper.modules.api.routes import routes
 from viper.modules.base import Health, ModuleContext, Services
 from viper.protocols import (
     BacktestRunner,
+    MetricsSummarySource,
     PortfolioSource,
     RiskStatusSource,
     StatusSource,
@@ -129,4 +130,13 @@ class ApiModule:
         source = self._services.maybe(PortfolioSource) if self._services else None
         if source is None:
             raise TemporaryError("the live module is not running")
+        return source
+
+    def metrics_source(self) -> MetricsSummarySource:
+        """The monitoring module's summary; a 503 naming the module when it is not enabled."""
+        source = self._services.maybe(MetricsSummarySource) if self._services else None
+        if source is None:
+            raise TemporaryError(
+                "metrics need the monitoring module, which is not running", module="monitoring"
+            )
         return source

@@ -11,10 +11,11 @@ from starlette.routing import BaseRoute
 
 from viper.http import ApiRoute, json_response, module_of, read_json
 from viper.modules.api.nodes import NodeView
-from viper.modules.skeleton import planned
 from viper.protocols import (
     BacktestRequest,
     BacktestRunner,
+    MetricsSummary,
+    MetricsSummarySource,
     Portfolio,
     PortfolioSource,
     PositionView,
@@ -108,14 +109,34 @@ async def portfolio(request: Request) -> Response:
     return json_response(await module_of(request, ServicesView).portfolio_source().portfolio())
 
 
+@runtime_checkable
+class MetricsView(Protocol):
+    """What the metrics handler needs of the api module."""
+
+    def metrics_source(self) -> MetricsSummarySource: ...
+
+
+async def metrics(request: Request) -> Response:
+    """Trades, win rate, risk score, memory, request rate, bus depth and drops, module states."""
+    return json_response(module_of(request, MetricsView).metrics_source().metrics_summary())
+
+
+class OpenPositions(msgspec.Struct, frozen=True, kw_only=True):
+    """Open positions."""
+
+    count: int
+    positions: list[PositionView]
+
+
 async def positions(request: Request) -> Response:
     """Open positions with their marks, PnL and protective levels."""
-    return json_response(await module_of(request, ServicesView).portfolio_source().positions())
+    found = await module_of(request, ServicesView).portfolio_source().positions()
+    return json_response(OpenPositions(count=len(found), positions=found))
 
 
 routes: list[BaseRoute] = [
     ApiRoute("/services/status", services_status, response=ServicesStatus),
-    planned("/metrics", ("GET",), "metrics summary"),
+    ApiRoute("/metrics", metrics, response=MetricsSummary),
     ApiRoute(
         "/backtest/start",
         start_backtest,
@@ -125,5 +146,5 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute("/risk/status", risk_status, response=RiskStatus),
     ApiRoute("/portfolio", portfolio, response=Portfolio),
-    ApiRoute("/positions", positions, response=list[PositionView]),
+    ApiRoute("/positions", positions, response=OpenPositions),
 ]

@@ -21,11 +21,12 @@ from viper.bus import EventBus, Subscription
 from viper.errors import TemporaryError
 from viper.events import CandleClosed
 from viper.http import encode
-from viper.modules.base import Health, ModuleContext
+from viper.modules.base import Health, ModuleContext, Services
 from viper.modules.signal.processor import SignalFilter, SignalProcessor
 from viper.modules.signal.redis_sink import RedisScoreSink, score_key
 from viper.modules.signal.routes import routes
 from viper.modules.signal.views import ScoresPage, SignalsPage
+from viper.protocols import ScoresSource
 from viper.scoring import ScoreParams, warm_up
 
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -64,6 +65,7 @@ class SignalModule:
         self._tasks: list[asyncio.Task[None]] = []
         self._metrics: CollectorRegistry | None = None
         self._collector = SignalCollector(self)
+        self._services: Services | None = None
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -86,6 +88,8 @@ class SignalModule:
         self._subscription = ctx.bus.subscribe(CandleClosed, self._on_candle, name="signal.candles")
         ctx.metrics.register(self._collector)
         self._metrics = ctx.metrics
+        ctx.services.provide(ScoresSource, self)
+        self._services = ctx.services
 
     async def _on_candle(self, event: CandleClosed) -> None:
         """Score the bar; publish its score, and its signal when there is one."""
@@ -102,6 +106,8 @@ class SignalModule:
             self.sink.offer(score_key(event.symbol, event.timeframe), encode(scored.view))
 
     async def stop(self) -> None:
+        if self._services is not None:
+            self._services.withdraw(ScoresSource)
         if self._subscription is not None and self._bus is not None:
             self._bus.unsubscribe(self._subscription)
         self._subscription = None

@@ -1,5 +1,5 @@
-"""The vault module: encrypted secrets and API tokens behind /vault; provides SecretStore and
-TokenVerifier, and announces each change as a `SecretRotated` event."""
+"""The vault module: encrypted secrets and API tokens behind /vault; provides SecretStore,
+TokenVerifier and TokenBootstrap, and announces each change as a `SecretRotated` event."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from starlette.routing import BaseRoute
 
+from viper.auth.first_token import TokenBootstrap
 from viper.errors import ViperError
 from viper.events import SecretRotated
 from viper.logs import Redactor
@@ -53,7 +54,11 @@ class VaultModule:
         if redactor is None:  # no app-wide redactor (a bare test harness): keep a private one
             redactor = Redactor()
         service = VaultService(
-            vault, TokenStore(ctx.store, vault.pepper, ctx.clock), redactor, self._announce
+            vault,
+            TokenStore(ctx.store, vault.pepper, ctx.clock),
+            redactor,
+            self._announce,
+            ctx.clock,
         )
         await service.load()
         if service.unreadable:
@@ -67,6 +72,7 @@ class VaultModule:
         self._service = service
         ctx.services.provide(SecretStore, service)
         ctx.services.provide(TokenVerifier, service)
+        ctx.services.provide(TokenBootstrap, service)
         self._task = asyncio.create_task(self._watch(ctx, service), name="vault.watch")
 
     async def _announce(self, name: str, version: int, removed: bool) -> None:
@@ -100,6 +106,7 @@ class VaultModule:
         if self._ctx is not None:
             self._ctx.services.withdraw(SecretStore)
             self._ctx.services.withdraw(TokenVerifier)
+            self._ctx.services.withdraw(TokenBootstrap)
         self._service = None
 
     def health(self) -> Health:

@@ -1,13 +1,20 @@
 """The vault as this process uses it: every value it holds goes to the log redactor, and every
 change is announced by name and version (never the value), including changes made by
 `viper vault` in another process, which `poll` notices.
+
+Verified tokens are remembered for a few seconds, so an authenticated request costs no
+database read; a revocation here takes effect at once, one made by another process (the
+CLI) within `VERIFIED_SECONDS`, as quickly as a secret changed there is noticed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Awaitable, Callable
 
+from viper.auth.first_token import FIRST_TOKEN_NAME
+from viper.clock import Clock
 from viper.config import ExchangeConfig
 from viper.protocols import SecretRedactor, TokenInfo
 from viper.vault.crypto import SecretUnreadableError
@@ -22,10 +29,13 @@ EXCHANGE_IMPORTS: tuple[tuple[str, str, str], ...] = (
     ("bitget.api_password", "api_password", "BITGET_API_PASSWORD"),
 )
 Announce = Callable[[str, int, bool], Awaitable[None]]
+VERIFIED_SECONDS = 5.0
+MAX_VERIFIED = 10_000
 
 
 class VaultService:
-    """Secrets and tokens for the routes, and the SecretStore and TokenVerifier protocols."""
+    """Secrets and tokens for the routes, and the SecretStore, TokenVerifier and TokenBootstrap
+    protocols."""
 
     def __init__(
         self,
@@ -33,9 +43,13 @@ class VaultService:
         tokens: TokenStore,
         redactor: SecretRedactor,
         announce: Announce,
+        clock: Clock,
     ) -> None:
         self.vault = vault
         self.tokens = tokens
+        self._clock = clock
+        # sha256(token) -> (its info, when it was checked); the token itself is not kept.
+        self._verified: dict[bytes, tuple[TokenInfo, float]] = {}
         self._redactor = redactor
         self._announce = announce
         self._versions: dict[str, int] = {}
@@ -61,7 +75,18 @@ class VaultService:
 
     async def verify(self, token: str) -> TokenInfo:
         """The info of a valid token (TokenVerifier); AuthError with a reason otherwise."""
-        return await self.tokens.verify(token)
+        key = hashlib.sha256(token.encode("utf-8", "replace")).digest()
+        hit = self._verified.get(key)
+        now = self._clock.monotonic()
+        if hit is not None and now - hit[1] < VERIFIED_SECONDS:
+            info = hit[0]
+            if info.expires_ms is None or self._clock.now_ms() < info.expires_ms:
+                return info
+        info = await self.tokens.verify(token)  # AuthError: nothing is remembered
+        if len(self._verified) >= MAX_VERIFIED:
+            self._verified.clear()
+        self._verified[key] = (info, now)
+        return info
 
     async def set(
         self, name: str, value: str, meta: SecretMeta | None = None
@@ -149,10 +174,17 @@ class VaultService:
         self.token_count = await self.tokens.active()
         return issued
 
+    async def first_admin_token(self) -> IssuedToken | None:
+        """An admin token issued now when no token is active (TokenBootstrap); else None."""
+        if await self.tokens.active():
+            return None
+        return await self.issue_token(FIRST_TOKEN_NAME, ["admin"], None)
+
     async def list_tokens(self) -> list[TokenInfo]:
         return await self.tokens.listing()
 
     async def revoke_token(self, token_id: str) -> TokenInfo:
         info = await self.tokens.revoke(token_id)
+        self._verified = {k: v for k, v in self._verified.items() if v[0].id != token_id}
         self.token_count = await self.tokens.active()
         return info

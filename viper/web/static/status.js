@@ -1,41 +1,56 @@
-// Module status table: reads /api/services/status and shows errors to the person.
-"use strict";
+// Modules: every module of the process (/api/services/status), its state and health, with its
+// on/off switch. Modules are switched in config.toml, not at run time: the switches only show.
+import { get } from "./api.js";
+import { guarded } from "./banner.js";
+import { $, coalesce, el, table, time, unavailable } from "./dom.js";
 
-function cell(text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (cls) td.className = cls;
-  return td;
+const REFRESH_MS = 5000;
+const SWITCH_HELP =
+  "Modules are switched on and off in config.toml ([modules] enabled) or with " +
+  "VIPER__MODULES__ENABLED, then a restart: there is no run-time switch.";
+
+export async function mount(feed) {
+  const refresh = coalesce(load, 500);
+  feed.on("module", refresh);
+  feed.onResync(refresh);
+  setInterval(refresh, REFRESH_MS);
+  await load();
 }
 
-async function refresh() {
-  const error = document.getElementById("error");
-  try {
-    const response = await fetch("/api/services/status", { headers: { Accept: "application/json" } });
-    const body = await response.json();
-    if (!response.ok) throw new Error(body.detail || response.statusText);
-    const rows = document.getElementById("modules");
-    rows.replaceChildren();
-    for (const s of body.services) {
-      const tr = document.createElement("tr");
-      const state = s.enabled ? s.state : "disabled";
-      tr.append(
-        cell(s.name),
-        cell(s.enabled ? "yes" : "no"),
-        cell(state, s.enabled ? s.state : "disabled"),
-        cell(s.health ? s.health.status : "-"),
-        cell(s.error || (s.health ? s.health.detail : "")),
-      );
-      rows.append(tr);
+async function load() {
+  await guarded(async () => {
+    let body;
+    try {
+      body = await get("/api/services/status");
+    } catch (error) {
+      if (!error.unavailable) throw error;
+      unavailable($("modules-body"), error);
+      return;
     }
-    document.getElementById("summary").textContent =
-      `${body.running} of ${body.enabled} enabled modules running`;
-    error.hidden = true;
-  } catch (exc) {
-    error.textContent = `Cannot read the status: ${exc.message}`;
-    error.hidden = false;
-  }
+    $("modules-summary").textContent =
+      `${body.running} of ${body.enabled} enabled modules running on ${body.node}` +
+      (body.nodes.length ? `; ${body.nodes.length} other process(es) on the bus` : "");
+    $("modules-body").replaceChildren(table([
+      ["Module", (s) => el("strong", { text: s.name })],
+      ["On", (s) => toggle(s)],
+      ["State", (s) => el("span", { class: `state-${s.enabled ? s.state : "disabled"}`, text: s.enabled ? s.state : "disabled" })],
+      ["Health", (s) => (s.health ? s.health.status : "–")],
+      ["Detail", (s) => s.error || s.health?.detail || checks(s.health?.checks)],
+      ["Since", (s) => time(s.since_ms)],
+    ], body.services));
+  }, "modules");
 }
 
-refresh();
-setInterval(refresh, 2000);
+/** A module's own figures, as `key=value` pairs (scalars only). */
+function checks(values) {
+  return Object.entries(values || {})
+    .filter(([, v]) => v === null || typeof v !== "object")
+    .map(([k, v]) => `${k}=${v}`)
+    .join("  ");
+}
+
+function toggle(s) {
+  const input = el("input", { type: "checkbox", role: "switch", disabled: true, "aria-label": `${s.name} enabled` });
+  input.checked = s.enabled;
+  return el("label", { class: "switch", title: SWITCH_HELP }, input);
+}
