@@ -7,6 +7,7 @@ the legacy-port ones) authenticates through one shared `Authenticator`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import os
@@ -156,6 +157,8 @@ class ViperApp:
         self.started_monotonic: float | None = None
         self._running = False
         self._process = psutil.Process()
+        # Set when the process starts stopping: open event streams end instead of holding it up.
+        self.closing = asyncio.Event()
         self.http = self.build_http(self.routes())
 
     # --- lifecycle -------------------------------------------------------------------
@@ -196,6 +199,7 @@ class ViperApp:
             yield self
         finally:
             self._running = False
+            self.closing.set()
             problems = await self.runner.stop()
             await self.bus.stop()
             await self.store.close()
@@ -319,7 +323,7 @@ class ViperApp:
     def build_http(self, routes: Sequence[BaseRoute], *, lifespan: bool = True) -> Starlette:
         """A Starlette app over `routes` with VIPER's middleware and error handlers."""
         routes = list(routes)
-        return Starlette(
+        http = Starlette(
             debug=False,
             routes=routes,
             middleware=[
@@ -333,6 +337,8 @@ class ViperApp:
             exception_handlers=dict(EXCEPTION_HANDLERS),
             lifespan=self.lifespan if lifespan else None,
         )
+        http.state.closing = self.closing
+        return http
 
     def legacy_apps(self) -> dict[int, Starlette]:
         """For `[server] legacy_ports`: each module's routes at the root of its original port."""

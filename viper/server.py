@@ -82,6 +82,7 @@ async def serve(viper: ViperApp, host: str, port: int) -> None:
             return
         logger.info("{} received: stopping", sig.name)
         stopping.set()
+        viper.closing.set()  # event streams end now, so the servers need not wait for them
         for srv in servers:
             srv.should_exit = True
 

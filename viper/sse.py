@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol, TypeVar
 
+from starlette.requests import Request
+
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
@@ -53,10 +55,21 @@ def message(data: bytes, *, event: str = "", id: str = "") -> bytes:
 
 
 async def sse_stream(
-    open_feed: Callable[[], Feed[T]], frame: Callable[[T], bytes], heartbeat: float
+    open_feed: Callable[[], Feed[T]],
+    frame: Callable[[T], bytes],
+    heartbeat: float,
+    closing: asyncio.Event | None = None,
 ) -> AsyncIterator[bytes]:
-    """`retry`, then `frame(item)` per item; a heartbeat after `heartbeat` idle seconds."""
+    """`retry`, then `frame(item)` per item; a heartbeat after `heartbeat` idle seconds.
+
+    When `closing` is set (the process is stopping) the feed is closed and the stream ends, so
+    shutdown does not wait for the clients to hang up.
+    """
     feed = open_feed()
+    watcher = None
+    if closing is not None:
+        watcher = asyncio.ensure_future(closing.wait())
+        watcher.add_done_callback(lambda _: feed.close())
     try:
         yield b"retry: %d\n\n" % RETRY_MS
         while not feed.closed:
@@ -69,4 +82,12 @@ async def sse_stream(
             if item is not None:
                 yield frame(item)
     finally:
+        if watcher is not None:
+            watcher.cancel()
         feed.close()
+
+
+def closing_of(request: Request) -> asyncio.Event | None:
+    """The app's "stopping" event, when the app has one (`ViperApp` sets it on a signal)."""
+    closing = getattr(request.app.state, "closing", None)
+    return closing if isinstance(closing, asyncio.Event) else None

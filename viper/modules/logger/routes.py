@@ -68,7 +68,10 @@ async def stream_logs(request: Request) -> Response:
     base = LogQuery(level=query.level, module=query.module, request_id=query.request_id)
     log_filter = build_filter(base, query.q)
     body = sse.sse_stream(
-        lambda: view.open_stream(log_filter, query.backlog), frame, view.heartbeat_seconds
+        lambda: view.open_stream(log_filter, query.backlog),
+        frame,
+        view.heartbeat_seconds,
+        sse.closing_of(request),
     )
     return StreamingResponse(body, media_type="text/event-stream", headers=sse.HEADERS)
 

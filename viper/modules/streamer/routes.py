@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
+from viper import sse
 from viper.http import ApiRoute, json_response, module_of, query_as
-from viper.modules.streamer.sse import EventFeed, sse_stream
+from viper.modules.streamer.sse import EventFeed, frame
 from viper.modules.streamer.state import Realtime
 
 
@@ -50,7 +51,9 @@ async def stream(request: Request) -> Response:
     """Server-sent events of market data: `event: candle` and `event: ticker`, JSON data."""
     view = module_of(request, StreamerView)
     symbols = view.pick_symbols(query_as(request, StreamQuery).symbols)
-    body = sse_stream(lambda: view.open_stream(symbols), view.heartbeat_seconds)
+    body = sse.sse_stream(
+        lambda: view.open_stream(symbols), frame, view.heartbeat_seconds, sse.closing_of(request)
+    )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 

@@ -6,8 +6,6 @@ client that leaves before the first byte never subscribes, and one that leaves l
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 from viper.events import BaseEvent, CandleClosed, Ticker
@@ -39,21 +37,3 @@ def frame(event: BaseEvent) -> bytes:
     """One SSE message: `id`, `event` (candle, ticker, ...) and the event as JSON data."""
     name = EVENT_NAMES.get(type(event), type(event).__name__)
     return b"id: %s\nevent: %s\ndata: %s\n\n" % (event.id.encode(), name.encode(), encode(event))
-
-
-async def sse_stream(open_feed: Callable[[], EventFeed], heartbeat: float) -> AsyncIterator[bytes]:
-    """Frames of the feed's events, with a heartbeat comment after `heartbeat` idle seconds."""
-    feed = open_feed()
-    try:
-        yield b"retry: %d\n\n" % RETRY_MS
-        while not feed.closed:
-            try:
-                async with asyncio.timeout(heartbeat):
-                    event = await feed.get()
-            except TimeoutError:
-                yield HEARTBEAT
-                continue
-            if event is not None:
-                yield frame(event)
-    finally:
-        feed.close()

@@ -78,7 +78,7 @@ async def events(request: Request) -> Response:
     """
     web = module_of(request, WebView)
     web.check_capacity()  # a JSON 503 now, rather than a stream that fails once started
-    body = sse.sse_stream(web.open_feed, _as_is, web.heartbeat_seconds)
+    body = sse.sse_stream(web.open_feed, _as_is, web.heartbeat_seconds, sse.closing_of(request))
     return StreamingResponse(body, media_type="text/event-stream", headers=sse.HEADERS)
 
 

@@ -8,7 +8,8 @@ import msgspec
 
 from tests.stubs import candle_closed, ticker
 from viper.events import BaseEvent, Event
-from viper.modules.streamer.sse import HEARTBEAT, frame, sse_stream
+from viper.modules.streamer.sse import frame
+from viper.sse import HEARTBEAT, sse_stream
 
 
 class ListFeed:
@@ -46,7 +47,7 @@ def test_frame_names_the_event_and_carries_it_as_json() -> None:
 
 async def test_stream_sends_retry_then_events_and_closes_the_feed_at_the_end() -> None:
     feed = ListFeed([ticker(last=1.0), candle_closed(), None])
-    chunks = [chunk async for chunk in sse_stream(lambda: feed, heartbeat=5.0)]
+    chunks = [chunk async for chunk in sse_stream(lambda: feed, frame, heartbeat=5.0)]
     assert chunks[0].startswith(b"retry: ")
     assert [c.split(b"\n")[1] for c in chunks[1:]] == [b"event: ticker", b"event: candle"]
     assert feed.close_calls == 1
@@ -54,7 +55,7 @@ async def test_stream_sends_retry_then_events_and_closes_the_feed_at_the_end() -
 
 async def test_idle_stream_sends_heartbeat_comments() -> None:
     feed = ListFeed([])
-    stream = sse_stream(lambda: feed, heartbeat=0.01)
+    stream = sse_stream(lambda: feed, frame, heartbeat=0.01)
     assert (await anext(stream)).startswith(b"retry:")
     assert await anext(stream) == HEARTBEAT
     assert await anext(stream) == HEARTBEAT
@@ -69,6 +70,6 @@ async def test_a_stream_never_started_never_opens_its_feed() -> None:
         opened.append(ListFeed([]))
         return opened[-1]
 
-    stream = sse_stream(open_feed, heartbeat=1.0)
+    stream = sse_stream(open_feed, frame, heartbeat=1.0)
     await stream.aclose()
     assert opened == []
