@@ -10,7 +10,6 @@ as the stored blob (compressed JSON, trades included) plus a `head` without trad
 from __future__ import annotations
 
 import os
-import struct
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,10 +19,9 @@ import msgspec
 
 from viper.backtest.metrics import BacktestResult
 from viper.backtest.runs import BacktestSpec, Sizing, execute
+from viper.child_process import HEADER
 from viper.errors import ViperError
 from viper.store.backtests import compress
-
-HEADER = struct.Struct(">I")
 
 
 class Progress(msgspec.Struct, frozen=True, tag=True):

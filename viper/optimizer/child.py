@@ -8,7 +8,6 @@ original stdout, each a 4-byte big-endian length and a msgpack `Message`: any nu
 from __future__ import annotations
 
 import os
-import struct
 import sys
 import time
 import traceback
@@ -17,10 +16,10 @@ from typing import BinaryIO
 
 import msgspec
 
+from viper.child_process import HEADER
 from viper.errors import ViperError
 from viper.optimizer.work import Task, TaskResult, run_task
 
-HEADER = struct.Struct(">I")
 PROGRESS_EVERY_SECONDS = 0.2
 
 
