@@ -29,7 +29,7 @@ from viper.optimizer.space import (
     merge,
     stops_always_set,
 )
-from viper.optimizer.storage import check_url
+from viper.optimizer.urls import check_url
 from viper.protocols import BacktestRequest
 from viper.store.candles import CandleStore
 from viper.strategies import get_strategy

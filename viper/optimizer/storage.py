@@ -29,13 +29,8 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalRedisBackend
 from sqlalchemy import text
 
-from viper.errors import TemporaryError, ValidationError
-
-_RDB_SCHEMES = ("postgresql", "postgres", "mysql", "sqlite")
-
-
-def _scheme(url: str) -> str:
-    return urlsplit(url).scheme.split("+", 1)[0].lower()
+from viper.errors import TemporaryError
+from viper.optimizer.urls import check_url, scheme_of
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -44,17 +39,6 @@ def sqlalchemy_url(url: str) -> str:
     if parts.scheme in ("postgresql", "postgres"):
         return "postgresql+psycopg" + url[len(parts.scheme) :]
     return url
-
-
-def check_url(url: str, field: str = "storage") -> None:
-    """ValidationError naming `field` when `url` is no storage URL this module knows."""
-    scheme = _scheme(url)
-    if scheme not in (*_RDB_SCHEMES, "redis", "rediss", "journal"):
-        raise ValidationError(
-            f"{field}: unknown storage {scheme or url!r}; use postgresql://, redis://, "
-            "journal:///path or sqlite:///path",
-            field=field,
-        )
 
 
 def open_storage(url: str, attempts: int = 5) -> BaseStorage:
@@ -75,7 +59,7 @@ def open_storage(url: str, attempts: int = 5) -> BaseStorage:
 
 def _open(url: str) -> BaseStorage:
     check_url(url)
-    scheme = _scheme(url)
+    scheme = scheme_of(url)
     try:
         if scheme in ("redis", "rediss"):
             with warnings.catch_warnings():  # experimental since optuna 3.1, stable in use
@@ -123,7 +107,7 @@ class StudyLock:
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
         """Hold the lock for the block."""
-        scheme = _scheme(self._url)
+        scheme = scheme_of(self._url)
         with self._local:
             if scheme in ("postgresql", "postgres") and isinstance(self._storage, RDBStorage):
                 with self._advisory():

@@ -18,7 +18,6 @@ from loguru import logger
 from viper.clock import Clock
 from viper.errors import NotFoundError, ViperError
 from viper.optimizer.results import OptimizationResult
-from viper.optimizer.runner import optimize
 from viper.optimizer.spec import OptimizeSpec
 from viper.optimizer.store import OptimizerStore
 
@@ -141,6 +140,10 @@ class OptimizeJobs:
 
                 def progress(fraction: float) -> None:
                     job.progress = max(job.progress, min(1.0, fraction))
+
+                # optuna and SQLAlchemy (~40 MB) load with the first job, not with the process
+
+                from viper.optimizer.runner import optimize
 
                 result = await optimize(spec, self.workers, progress, pids)
                 result = msgspec.structs.replace(result, created_ms=job.created_ms)
