@@ -1,46 +1,118 @@
 """The SQLite database (WAL) behind orders, fills, positions, results and alerts.
 
 One connection, used from one worker thread, so async code never blocks the event loop and
-writes are serialized. Modules create their tables through `migrate`, versioned per component.
+writes are serialized. Work that queues up while a commit is on disk is committed together
+(group commit): each caller's statements run in a savepoint of one transaction, so a failing
+caller rolls back alone, and every caller is answered only after the shared COMMIT (with
+`synchronous=FULL`) is durable. Modules create their tables through `migrate`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any, TypeVar
 
 from viper.errors import ConfigError, ConflictError
 
 T = TypeVar("T")
+MAX_BATCH = 256  # callers committed by one fsync at most
+_Work = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
+
+
+def _in_savepoint(
+    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]
+) -> tuple[bool, Any]:
+    """Run one caller's work in its own savepoint: (True, result) or (False, its error)."""
+    conn.execute("SAVEPOINT work")
+    try:
+        value = fn(conn)
+    except BaseException as exc:
+        conn.execute("ROLLBACK TO work")
+        conn.execute("RELEASE work")
+        return False, exc
+    conn.execute("RELEASE work")
+    return True, value
+
+
+def _answer(future: Future[Any], ok: bool, value: Any) -> None:
+    with contextlib.suppress(InvalidStateError):  # the caller gave up waiting
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _commit_batch(conn: sqlite3.Connection, batch: list[_Work]) -> None:
+    """One transaction for the whole batch; nobody hears back before COMMIT is on disk."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        outcomes = [_in_savepoint(conn, fn) for fn, _ in batch]
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        for _, future in batch:
+            _answer(future, False, exc)
+        return
+    for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+        _answer(future, ok, value)
+
+
+def _serve(conn: sqlite3.Connection, work: queue.SimpleQueue[_Work | None]) -> None:
+    """The writer thread: take what has queued up (at most MAX_BATCH) and commit it together."""
+    while True:
+        item = work.get()
+        if item is None:
+            return
+        batch, stop = [item], False
+        while len(batch) < MAX_BATCH:
+            try:
+                following = work.get_nowait()
+            except queue.Empty:
+                break
+            if following is None:
+                stop = True
+                break
+            batch.append(following)
+        _commit_batch(conn, batch)
+        if stop:
+            return
 
 
 class Database:
-    """An SQLite file opened in WAL mode, reached through a single worker thread."""
+    """An SQLite file opened in WAL mode, written by one thread with group commit."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._conn: sqlite3.Connection | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
 
     @property
     def is_open(self) -> bool:
         return self._conn is not None
 
     async def open(self) -> None:
-        """Create the file (and its folder) if needed and set the pragmas."""
+        """Create the file (and its folder) if needed, set the pragmas, start the writer."""
         if self._conn is not None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         try:
-            self._conn = await self._submit(self._connect)
+            conn = await asyncio.to_thread(self._connect)
         except (sqlite3.Error, OSError) as exc:
-            self._executor.shutdown(wait=False)
-            self._executor = None
             raise ConfigError(f"store.database: cannot open {self.path}: {exc}") from None
+        self._queue = queue.SimpleQueue()
+        self._thread = threading.Thread(
+            target=_serve, args=(conn, self._queue), name="sqlite-writer", daemon=True
+        )
+        self._thread.start()
+        self._conn = conn
         await self.execute(
             "CREATE TABLE IF NOT EXISTS schema_version "
             "(component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
@@ -56,48 +128,33 @@ class Database:
         conn.execute("PRAGMA busy_timeout=5000")
         return conn
 
-    async def _submit(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._executor is None:
-            raise ConflictError("the database is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def _require(self) -> sqlite3.Connection:
+    async def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._conn is None:
             raise ConflictError("the database is not open")
-        return self._conn
+        future: Future[T] = Future()
+        self._queue.put((fn, future))
+        return await asyncio.wrap_future(future)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement; returns its rows (empty for writes)."""
 
-        def run() -> list[tuple[Any, ...]]:
-            return self._require().execute(sql, params).fetchall()
+        def run(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return conn.execute(sql, params).fetchall()
 
         return await self._submit(run)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for many rows in one transaction."""
+        """Run one statement for many rows, all or nothing."""
         batch = list(rows)
 
         def run(conn: sqlite3.Connection) -> None:
             conn.executemany(sql, batch)
 
-        await self.transaction(run)
+        await self._submit(run)
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` inside BEGIN IMMEDIATE .. COMMIT; any error rolls it all back."""
-
-        def run() -> T:
-            conn = self._require()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            return result
-
-        return await self._submit(run)
+        """Run `fn(conn)` all or nothing; it returns once its commit is durable."""
+        return await self._submit(fn)
 
     async def migrate(self, component: str, steps: Sequence[str]) -> int:
         """Apply the statements of `steps` not yet applied for `component`; returns the version."""
@@ -119,11 +176,12 @@ class Database:
         return await self.transaction(run)
 
     async def close(self) -> None:
-        """Close the connection and its thread; safe twice."""
-        if self._conn is None or self._executor is None:
+        """Finish the queued work, stop the writer and close the connection; safe twice."""
+        conn, thread = self._conn, self._thread
+        if conn is None:
             return
-        conn, executor = self._conn, self._executor
-        await self._submit(conn.close)
-        self._conn = None
-        self._executor = None
-        executor.shutdown(wait=True)
+        self._conn, self._thread = None, None
+        self._queue.put(None)
+        if thread is not None:
+            await asyncio.to_thread(thread.join)
+        await asyncio.to_thread(conn.close)

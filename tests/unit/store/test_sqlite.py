@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,3 +65,35 @@ async def test_an_unopenable_path_is_a_config_error_naming_the_key(tmp_path: Pat
     blocker.write_text("")
     with pytest.raises(ConfigError, match=r"store\.database"):
         await Database(blocker / "sub" / "v.db").open()
+
+
+async def test_concurrent_callers_share_commits_and_a_failing_one_rolls_back_alone(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    await db.migrate("order", STEPS)
+
+    def insert(key: str) -> Callable[[sqlite3.Connection], str]:
+        def run(conn: sqlite3.Connection) -> str:
+            conn.execute("INSERT INTO orders VALUES (?, 1.0)", (key,))
+            if key == "bad":
+                conn.execute("INSERT INTO orders VALUES ('bad', 2.0)")  # duplicate key
+            return key
+
+        return run
+
+    keys = [f"k{i}" for i in range(200)]
+    results = await asyncio.gather(
+        *(db.transaction(insert(k)) for k in [*keys[:100], "bad", *keys[100:]]),
+        return_exceptions=True,
+    )
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert len(failures) == 1
+    assert isinstance(failures[0], sqlite3.IntegrityError)
+    assert sorted(r for r in results if isinstance(r, str)) == sorted(keys)
+    rows = await db.execute("SELECT id FROM orders ORDER BY id")
+    assert sorted(r[0] for r in rows) == sorted(keys)
+    await db.close()
+    with pytest.raises(ConflictError):
+        await db.execute("SELECT 1")
