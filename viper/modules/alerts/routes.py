@@ -128,9 +128,20 @@ routes: list[BaseRoute] = [
     ApiRoute("/alerts", list_alerts, query=AlertQuery, response=AlertPage),
     ApiRoute("/alerts/{alert_id}/ack", ack_alert, methods=["POST"], body=AckBody, response=Alert),
     ApiRoute("/notifications", list_channels, response=ChannelList),
-    ApiRoute("/notifications", put_channel, methods=["POST"], response=ChannelStatus),
-    ApiRoute("/notifications/{name}", delete_channel, methods=["DELETE"], status_code=204),
+    ApiRoute(
+        "/notifications", put_channel, methods=["POST"], response=ChannelStatus, scope="admin"
+    ),
+    ApiRoute(
+        "/notifications/{name}", delete_channel, methods=["DELETE"], status_code=204, scope="admin"
+    ),
     ApiRoute("/notifications/{name}/test", test_channel, methods=["POST"], response=Delivery),
     ApiRoute("/rules", get_rules, response=RuleSettings),
-    ApiRoute("/rules", patch_rules, methods=["PATCH"], body=RulesUpdate, response=RuleSettings),
+    ApiRoute(
+        "/rules",
+        patch_rules,
+        methods=["PATCH"],
+        body=RulesUpdate,
+        response=RuleSettings,
+        scope="admin",
+    ),
 ]

@@ -104,7 +104,14 @@ routes: list[BaseRoute] = [
     ApiRoute("/risk", get_status, response=RiskStatus),
     ApiRoute("/status", get_status, response=RiskStatus),
     ApiRoute("/limits", get_limits, response=RiskConfig),
-    ApiRoute("/limits", put_limits, methods=["PUT"], body=dict[str, Any], response=RiskConfig),
+    ApiRoute(
+        "/limits",
+        put_limits,
+        methods=["PUT"],
+        body=dict[str, Any],
+        response=RiskConfig,
+        scope="admin",  # changing risk limits is a config change
+    ),
     ApiRoute(
         "/kill-switch/trip", trip, methods=["POST"], body=KillSwitchRequest, response=RiskStatus
     ),
