@@ -1,12 +1,10 @@
-"""Fixtures of the sync tests: the order journal and fake exchange of the order tests."""
+"""Fixtures of the sync tests: the order tests' journal, fake exchange and recorder, reused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
+from tests.unit.modules.order.conftest import db, exchange, journal, recorder
 from tests.unit.modules.order.fake_exchange import FakeExchange
 from tests.unit.modules.order.stubs import Recorder, make_manager
 from viper.clock import TestClock
@@ -14,32 +12,6 @@ from viper.config import OrderConfig
 from viper.modules.order.journal import Journal
 from viper.modules.order.manager import OrderManager
 from viper.modules.sync.synchronizer import Synchronizer
-from viper.store.sqlite import Database
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "viper.db")
-    await database.open()
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def journal(db: Database) -> Journal:
-    journal = Journal(db)
-    await journal.migrate()
-    return journal
-
-
-@pytest.fixture
-def exchange() -> FakeExchange:
-    return FakeExchange()
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
 
 
 @pytest.fixture
@@ -54,3 +26,6 @@ def synchronizer(
     journal: Journal, exchange: FakeExchange, clock: TestClock, recorder: Recorder
 ) -> Synchronizer:
     return Synchronizer(exchange, journal.db, clock, recorder, settle_seconds=1.0)
+
+
+__all__ = ["db", "exchange", "journal", "recorder"]  # fixtures shared with the order tests
