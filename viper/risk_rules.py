@@ -1,7 +1,8 @@
 """Pre-trade risk rules shared by the backtester and the live risk manager.
 
-The rules are pure `@njit(cache=True)` functions on floats and ints, so the backtest kernel and
-Python callers run the same code; `RiskRules` is the thin Python layer over a `RiskConfig`.
+The rules are `viper.jit` kernels on floats and ints: the backtest compiles them with numba and
+the live risk manager runs them as plain Python, one definition for both; `RiskRules` is the
+thin Python layer over a `RiskConfig`.
 A refusal is a stable reason code (`REASONS[code]`, e.g. "max_open_positions").
 
 Sizing (`position_size`), for a `side` (+1 long, -1 short) entered at fill price `E`:
@@ -23,9 +24,9 @@ import math
 from typing import Final
 
 import msgspec
-from numba import njit
 
 from viper.config import RiskConfig
+from viper.jit import kernel
 
 OK: Final = 0
 INVALID_INPUT: Final = 1
@@ -57,7 +58,7 @@ REASONS: Final[tuple[str, ...]] = (
 _EPS: Final = 1e-9  # relative tolerance of the step rounding (0.3 / 0.1 is 2.9999999999999996)
 
 
-@njit(cache=True)
+@kernel()
 def risk_size(
     equity: float,
     price: float,
@@ -78,7 +79,7 @@ def risk_size(
     return risk_per_trade * equity / loss_per_unit
 
 
-@njit(cache=True)
+@kernel()
 def fixed_fraction_size(equity: float, price: float, fraction: float, taker_fee: float) -> float:
     """Units whose notional plus entry fee is `fraction` of equity (leverage 1)."""
     if not (equity > 0.0 and price > 0.0 and fraction > 0.0):
@@ -86,7 +87,7 @@ def fixed_fraction_size(equity: float, price: float, fraction: float, taker_fee:
     return fraction * equity / (price * (1.0 + taker_fee))
 
 
-@njit(cache=True)
+@kernel()
 def round_down(size: float, step: float) -> float:
     """`size` rounded down to a multiple of `step` (no rounding when step <= 0)."""
     if step <= 0.0:
@@ -94,7 +95,7 @@ def round_down(size: float, step: float) -> float:
     return math.floor(size / step + _EPS) * step
 
 
-@njit(cache=True)
+@kernel()
 def cap_size(
     size: float,
     equity: float,
@@ -122,7 +123,7 @@ def cap_size(
     return size, reason
 
 
-@njit(cache=True)
+@kernel()
 def position_size(
     base_size: float,
     equity: float,
@@ -166,19 +167,19 @@ def position_size(
     return size, OK
 
 
-@njit(cache=True)
+@kernel()
 def daily_loss_hit(day_start_equity: float, equity: float, daily_loss_limit: float) -> bool:
     """Whether the day's realized + unrealized loss reached the limit."""
     return day_start_equity - equity >= daily_loss_limit * day_start_equity
 
 
-@njit(cache=True)
+@kernel()
 def kill_switch_hit(equity: float, peak_equity: float, max_drawdown: float) -> bool:
     """Whether equity fell to the drawdown limit below its peak (or to zero)."""
     return equity <= peak_equity * (1.0 - max_drawdown) or equity <= 0.0
 
 
-@njit(cache=True)
+@kernel()
 def entry_gate(
     open_positions: int, max_open_positions: int, daily_blocked: bool, halted: bool
 ) -> int:

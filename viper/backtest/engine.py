@@ -79,6 +79,9 @@ from viper.backtest.layout import (
     X_END,
     X_KILL_SWITCH,
 )
+from viper.jit import compile_namespace
+
+compile_namespace(globals())  # the rules and fills this kernel calls, compiled
 
 
 @njit(cache=True)

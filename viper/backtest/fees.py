@@ -26,7 +26,8 @@ from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
-from numba import njit
+
+from viper.jit import kernel
 
 BITGET_TAKER: Final = 0.0006
 BITGET_MAKER: Final = 0.0002
@@ -56,19 +57,19 @@ class FeeModel(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         return self.slippage_bps / 10_000.0
 
 
-@njit(cache=True)
+@kernel()
 def fill_price(price: float, is_buy: bool, slippage: float) -> float:
     """`price` moved `slippage` against the trader of a buy (`is_buy`) or a sell."""
     return price * (1.0 + slippage) if is_buy else price * (1.0 - slippage)
 
 
-@njit(cache=True)
+@kernel()
 def fee(size: float, price: float, rate: float) -> float:
     """The fee of one fill: notional times rate."""
     return size * price * rate
 
 
-@njit(cache=True)
+@kernel()
 def liquidation_price(entry: float, side: int, leverage: float, mmr: float, taker: float) -> float:
     """Bitget's isolated-margin liquidation price for a position of any size."""
     margin_per_unit = entry / leverage
@@ -76,7 +77,7 @@ def liquidation_price(entry: float, side: int, leverage: float, mmr: float, take
     return max(price, 0.0)
 
 
-@njit(cache=True)
+@kernel()
 def funding_payment(size: float, price: float, side: int, rate: float) -> float:
     """What the position pays at one funding event (negative: it receives)."""
     return side * size * price * rate

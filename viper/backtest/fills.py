@@ -1,13 +1,12 @@
 """Fills of the backtest kernel: a position's exits (open gaps, signals, inside the bar) and entry.
 
-numba functions on the kernel's arrays (`viper.backtest.layout` names their columns); prices,
+Kernels (`viper.jit`) on the engine's arrays (`viper.backtest.layout` names their columns); prices,
 fees and liquidation follow `viper.backtest.fees`, sizes `viper.risk_rules`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from viper import risk_rules as rr
 from viper.backtest.fees import fee, fill_price, liquidation_price
@@ -68,9 +67,10 @@ from viper.backtest.layout import (
     X_TAKE_PROFIT,
     X_TRAIL,
 )
+from viper.jit import kernel
 
 
-@njit(cache=True)
+@kernel()
 def _close(pos, trades, acct, s, exit_ts, price, exit_fee, reason):  # type: ignore[no-untyped-def]
     """Book the exit of symbol `s`'s position at `price` as one trade record."""
     k = int(acct[A_NTRADES])
@@ -89,21 +89,21 @@ def _close(pos, trades, acct, s, exit_ts, price, exit_fee, reason):  # type: ign
     pos[s, P_SIDE] = 0.0
 
 
-@njit(cache=True)
+@kernel()
 def market_exit(pos, trades, acct, cfg, s, exit_ts, price, reason):  # type: ignore[no-untyped-def]
     """Exit at `price` with a taker fill (slippage against the trader)."""
     px = fill_price(price, pos[s, P_SIDE] < 0, cfg[C_SLIPPAGE])
     _close(pos, trades, acct, s, exit_ts, px, fee(pos[s, P_SIZE], px, cfg[C_TAKER]), reason)
 
 
-@njit(cache=True)
+@kernel()
 def _limit_exit(pos, trades, acct, cfg, s, exit_ts, price):  # type: ignore[no-untyped-def]
     """Take-profit exit at `price` with a maker fill (no slippage)."""
     exit_fee = fee(pos[s, P_SIZE], price, cfg[C_MAKER])
     _close(pos, trades, acct, s, exit_ts, price, exit_fee, X_TAKE_PROFIT)
 
 
-@njit(cache=True)
+@kernel()
 def _liquidate(pos, trades, acct, s, exit_ts):  # type: ignore[no-untyped-def]
     """Liquidation: exit at the liquidation price; the rest of the margin is forfeited."""
     price = pos[s, P_LIQ]
@@ -112,7 +112,7 @@ def _liquidate(pos, trades, acct, s, exit_ts):  # type: ignore[no-untyped-def]
     _close(pos, trades, acct, s, exit_ts, price, forfeited, X_LIQUIDATION)
 
 
-@njit(cache=True)
+@kernel()
 def stop_of(side, stop, trail, best):  # type: ignore[no-untyped-def]
     """The binding stop (fixed, or trailing `trail` behind `best`; NaN if none) and its reason."""
     if trail == trail:
@@ -122,13 +122,13 @@ def stop_of(side, stop, trail, best):  # type: ignore[no-untyped-def]
     return stop, X_STOP
 
 
-@njit(cache=True)
+@kernel()
 def _beyond(price, level, side):  # type: ignore[no-untyped-def]
     """Whether `price` is at or past `level` against a position of `side` (NaN: never)."""
     return level == level and (price - level) * side <= 0.0
 
 
-@njit(cache=True)
+@kernel()
 def acts_at_open(side, o, liq, stop, tp, f):  # type: ignore[no-untyped-def]
     """Whether a position must exit at this open: a gap through a level, or a signal."""
     if _beyond(o, liq, side) or _beyond(o, stop, side) or (tp == tp and (o - tp) * side >= 0.0):
@@ -138,7 +138,7 @@ def acts_at_open(side, o, liq, stop, tp, f):  # type: ignore[no-untyped-def]
     return (f & (EXIT_SHORT | ENTRY_LONG)) != 0
 
 
-@njit(cache=True)
+@kernel()
 def touched(side, h, lo, liq, stop, tp):  # type: ignore[no-untyped-def]
     """Whether the bar reaches the liquidation price, the stop or the take-profit."""
     worst, best = (lo, h) if side > 0 else (h, lo)
@@ -149,7 +149,7 @@ def touched(side, h, lo, liq, stop, tp):  # type: ignore[no-untyped-def]
     )
 
 
-@njit(cache=True)
+@kernel()
 def open_exits(pos, trades, acct, cfg, s, ts, o):  # type: ignore[no-untyped-def]
     """Exit at the open (after `acts_at_open`): liquidation, stop, take-profit, else signal."""
     side = pos[s, P_SIDE]
@@ -163,7 +163,7 @@ def open_exits(pos, trades, acct, cfg, s, ts, o):  # type: ignore[no-untyped-def
         market_exit(pos, trades, acct, cfg, s, ts, o, X_SIGNAL)
 
 
-@njit(cache=True)
+@kernel()
 def intrabar(pos, trades, acct, cfg, s, ts, o, h, lo):  # type: ignore[no-untyped-def]
     """Exit inside the bar (after `touched`): liquidation, then the stop, then the take-profit."""
     side = pos[s, P_SIDE]
@@ -179,7 +179,7 @@ def intrabar(pos, trades, acct, cfg, s, ts, o, h, lo):  # type: ignore[no-untype
         _limit_exit(pos, trades, acct, cfg, s, ts, max(o, tp) if side > 0 else min(o, tp))
 
 
-@njit(cache=True)
+@kernel()
 def wanted_side(f):  # type: ignore[no-untyped-def]
     """+1 / -1 for an unambiguous entry flag, 0 for none or a contradiction."""
     if (f & ENTRY_LONG) != 0 and (f & (ENTRY_SHORT | EXIT_LONG)) == 0:
@@ -189,7 +189,7 @@ def wanted_side(f):  # type: ignore[no-untyped-def]
     return 0
 
 
-@njit(cache=True)
+@kernel()
 def entry_row(ent_offsets, ent_bar, ecur, s, prev):  # type: ignore[no-untyped-def]
     """Index of symbol `s`'s entry distances for decision bar `prev` (-1 if none)."""
     k, end = ecur[s], ent_offsets[s + 1]
@@ -199,7 +199,7 @@ def entry_row(ent_offsets, ent_bar, ecur, s, prev):  # type: ignore[no-untyped-d
     return k if k < end and ent_bar[k] == prev else -1
 
 
-@njit(cache=True)
+@kernel()
 def size_of(cfg, market, s, side, px, dist, equity, avail, exposure):  # type: ignore[no-untyped-def]
     """(size, reason code) of a new position through the shared risk rules."""
     if cfg[C_SIZING] == SIZING_RISK:
@@ -225,7 +225,7 @@ def size_of(cfg, market, s, side, px, dist, equity, avail, exposure):  # type: i
     )
 
 
-@njit(cache=True)
+@kernel()
 def open_position(pos, acct, cfg, market, s, side, ts, px, size, dist):  # type: ignore[no-untyped-def]
     """Open symbol `s`'s position: pay the entry fee, set stops, margin and liquidation price."""
     lev = cfg[C_LEVERAGE]

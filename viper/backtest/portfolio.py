@@ -8,12 +8,11 @@ runs the numba kernel (`viper.backtest.engine`) and assembles the result (`metri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 import numpy as np
 import polars as pl
-from msgspec import Meta
 
 from viper import risk_rules
 from viper.backtest import inputs
@@ -48,6 +47,7 @@ from viper.backtest.layout import (
 )
 from viper.backtest.metrics import BacktestResult
 from viper.backtest.report import build_result
+from viper.backtest.settings import BacktestSettings
 from viper.config import RiskConfig
 from viper.errors import ValidationError
 from viper.risk_rules import MarketSpec
@@ -56,26 +56,6 @@ from viper.strategies.base import Strategy
 from viper.timeframes import timeframe_ms
 
 Progress = Callable[[float], None]
-
-
-class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Everything about a run except the data, the strategy and its parameters."""
-
-    initial_capital: Annotated[float, Meta(gt=0)] = 10_000.0
-    timeframe: str | None = None
-    sizing: Literal["risk", "fixed_fraction"] = "risk"
-    fraction: Annotated[float, Meta(gt=0, le=1)] = 1.0
-    leverage: Annotated[float, Meta(gt=0, le=125)] | None = None
-    risk: RiskConfig = msgspec.field(default_factory=RiskConfig)
-    fees: FeeModel = msgspec.field(default_factory=FeeModel)
-    markets: dict[str, MarketSpec] = msgspec.field(default_factory=dict)
-    curve_points: Annotated[int, Meta(ge=0)] = 2000
-
-    def position_leverage(self) -> float:
-        """Isolated-margin leverage of positions: as given, else 1 (fixed fraction) or the max."""
-        if self.leverage is not None:
-            return self.leverage
-        return 1.0 if self.sizing == "fixed_fraction" else float(self.risk.max_leverage)
 
 
 class Prepared(NamedTuple):

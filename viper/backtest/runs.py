@@ -22,7 +22,6 @@ import polars as pl
 
 from viper.backtest.fees import FeeModel
 from viper.backtest.metrics import BacktestResult
-from viper.backtest.portfolio import run_backtest
 from viper.config import Config, RiskConfig, Section, SignalConfig, config_id
 from viper.errors import NotFoundError, ValidationError
 from viper.marketdata.frames import canonical_timeframe, iso_ms
@@ -215,6 +214,8 @@ def load(
 
 def execute(spec: BacktestSpec, progress: Progress | None = None) -> Outcome:
     """Load and run the spec; the result carries the spec's id. Blocking and CPU-bound."""
+    from viper.backtest.portfolio import run_backtest  # numba: loads only in the job's process
+
     started = time.perf_counter()
     frames, funding = load(spec, progress)
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from viper.backtest.portfolio import BacktestSettings
 from viper.backtest.runs import BacktestSpec, Sizing
 from viper.backtest.runs import resolve as resolve_backtest
+from viper.backtest.settings import BacktestSettings
 from viper.config import Config, OptimizerConfig
 from viper.errors import ValidationError
 from viper.optimizer.objectives import Constraints, Objective

@@ -2,7 +2,8 @@
 
 `build_report` backtests the configured strategy on stored candles, rebuilds the live trades
 from the order journal, pairs them trade by trade and explains every difference;
-`strategy_params` is the one place that says which parameters the live engine runs with.
+`viper.strategies.live_params` says which parameters the live engine, and so the reference
+backtest, runs with.
 """
 
 from viper.parity.compare import backtest_trades, compare, summarize
@@ -13,7 +14,6 @@ from viper.parity.report import (
     data_gaps,
     format_report,
     reference_backtest,
-    strategy_params,
 )
 
 __all__ = [
@@ -30,6 +30,5 @@ __all__ = [
     "live_trades",
     "reference_backtest",
     "rejections",
-    "strategy_params",
     "summarize",
 ]

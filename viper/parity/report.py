@@ -1,7 +1,8 @@
 """A parity report: the journal's live trades against a backtest of the same stored candles.
 
 The backtest runs the configured strategy with the live engine's parameters
-(`strategy_params`), the `[risk]` limits and the backtester's fee model on the candles given
+(`viper.strategies.live_params`), the `[risk]` limits and the backtester's fee model on the
+candles given
 (which should start where the live engine's history started: its warmup), with the order-size
 rules the live engine recorded. Only trades entered in [since, until) are compared.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -22,22 +22,8 @@ from viper.parity.compare import backtest_trades, compare, summarize
 from viper.parity.journal import live_trades, market_specs, rejections
 from viper.parity.models import ParityReport, ParityTrade, TradePair
 from viper.risk_rules import MarketSpec
+from viper.strategies import live_params
 from viper.timeframes import timeframe_ms
-
-
-def strategy_params(config: Config) -> dict[str, Any]:
-    """Parameters of `[trading] strategy`: the viper strategy takes its score from `[signal]`."""
-    if config.trading.strategy != "viper":
-        return {}
-    signal = config.signal
-    return {
-        "threshold": signal.threshold,
-        "lookback": signal.lookback,
-        "weight_volume": signal.weight_volume,
-        "weight_price": signal.weight_price,
-        "weight_range": signal.weight_range,
-        "weight_external": signal.weight_external,
-    }
 
 
 def data_gaps(frame: pl.DataFrame, tf_ms: int) -> list[tuple[int, int]]:
@@ -57,7 +43,7 @@ def reference_backtest(
     return run_backtest(
         frames,
         config.trading.strategy,
-        strategy_params(config),
+        live_params(config),
         risk=config.risk,
         initial_capital=initial_capital or config.exchange.paper_balance,
         timeframe=config.trading.timeframe,

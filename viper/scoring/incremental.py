@@ -1,7 +1,8 @@
 """Live VIPER scoring: one closed candle at a time, per symbol, through the batch's kernel.
 
-`IncrementalScorer.update` calls the same `score_step` that `score_batch` loops, so a symbol
-fed the same candles gets bit-identical numbers either way.
+`IncrementalScorer.update` calls the same `score_step` that `score_batch` loops (there compiled
+by numba, here plain Python, so the live process does not load numba), and a symbol fed the
+same candles gets bit-identical numbers either way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class _Series:
     __slots__ = ("last", "last_ts_ms", "state")
 
     def __init__(self, lookback: int) -> None:
-        self.state = kernel.new_state(lookback)
+        self.state = [0.0] * kernel.state_size(lookback)
         self.last_ts_ms: int | None = None
         self.last: Step | None = None
 
@@ -34,7 +35,7 @@ class IncrementalScorer:
 
     def __init__(self, params: ScoreParams | None = None) -> None:
         self.params = params or ScoreParams()
-        self._vector = self.params.as_array()
+        self._vector = self.params.as_array().tolist()
         self._series: dict[str, _Series] = {}
         self.skipped = 0
 
@@ -120,4 +121,4 @@ class IncrementalScorer:
     def state_of(self, symbol: str) -> np.ndarray | None:
         """A copy of the symbol's kernel state (for checkpoints and tests)."""
         series = self._series.get(symbol)
-        return None if series is None else series.state.copy()
+        return None if series is None else np.array(series.state, dtype=np.float64)

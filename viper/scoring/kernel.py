@@ -1,10 +1,12 @@
-"""The VIPER score's one numba kernel: `score_step` updates a symbol's state by one bar.
+"""The VIPER score's one kernel: `score_step` updates a symbol's state by one bar.
 
-Batch and incremental scoring both call `score_step`, so they compute bit-identical numbers.
-The state is a flat float64 array of constant size per symbol: a small header (bar count,
-ring position, EMAs, ATR, previous close) and three ring buffers of the last `n` volumes,
-highs and lows. Window sums and extremes are recomputed from the rings every bar (n is
-small), so nothing drifts however long a symbol runs. Formulas: docs/scoring.md.
+Batch scoring runs `score_step` compiled by numba (`viper.jit`); incremental scoring runs the
+same function as plain Python, so the live process needs no numba, and both compute
+bit-identical numbers (tested). The state is a flat list or float64 array of constant size
+per symbol: a small header (bar count, ring position, EMAs, ATR, previous close) and three
+ring buffers of the last `n` volumes, highs and lows. Window sums and extremes are recomputed
+from the rings every bar (n is small), so nothing drifts however long a symbol runs.
+Formulas: docs/scoring.md.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
 
-Array = np.ndarray
+from viper.jit import kernel
+
+State = np.ndarray | list[float]  # a list in plain Python (faster to index), an array in numba
 
 # State header slots; the rings (volume, high, low; n slots each) follow the header.
 S_COUNT, S_POS, S_EMA, S_EMA_HTF, S_ATR, S_PREV_CLOSE = 0, 1, 2, 3, 4, 5
@@ -42,13 +45,13 @@ def new_state(lookback: int) -> np.ndarray:
     return np.zeros(state_size(lookback), dtype=np.float64)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _clip(x: float, lo: float, hi: float) -> float:
     return lo if x < lo else (hi if x > hi else x)
 
 
-@njit(cache=True, error_model="numpy")
-def _advance(state: Array, h: float, lo: float, c: float, v: float, n: int, htf: float) -> float:
+@kernel(error_model="numpy")
+def _advance(state: State, h: float, lo: float, c: float, v: float, n: int, htf: float) -> float:
     """Push the bar into the rings and update EMAs and ATR; returns the bar count."""
     pos = int(state[S_POS])
     state[HEADER + pos] = v
@@ -71,8 +74,8 @@ def _advance(state: Array, h: float, lo: float, c: float, v: float, n: int, htf:
     return count
 
 
-@njit(cache=True, error_model="numpy")
-def _window(state: Array, n: int) -> tuple[float, float, float]:
+@kernel(error_model="numpy")
+def _window(state: State, n: int) -> tuple[float, float, float]:
     """(sum of volumes, highest high, lowest low) over the ring of the last n bars."""
     vsum = 0.0
     hh = -np.inf
@@ -88,7 +91,7 @@ def _window(state: Array, n: int) -> tuple[float, float, float]:
     return vsum, hh, ll
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _volume_component(v: float, vsum: float, n: int) -> float:
     """50 + 50 * ln(rv) / ln(3) clipped to [0, 100]; rv = v / SMA(v, n); 50 when SMA is 0."""
     sma = vsum / n
@@ -100,7 +103,7 @@ def _volume_component(v: float, vsum: float, n: int) -> float:
     return _clip(50.0 + 50.0 * math.log(rv) / LN3, 0.0, 100.0)
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def _external_component(
     c: float, ema_htf: float, atr: float, direction: float, funding: float, imbalance: float
 ) -> float:
@@ -117,9 +120,9 @@ def _external_component(
     return total / parts
 
 
-@njit(cache=True, error_model="numpy")
+@kernel(error_model="numpy")
 def score_step(
-    state: Array,
+    state: State,
     o: float,
     h: float,
     lo: float,
@@ -127,7 +130,7 @@ def score_step(
     v: float,
     funding: float,
     imbalance: float,
-    params: Array,
+    params: State,
 ) -> tuple[float, float, float, float, float, float, float, float]:
     """Update `state` with one bar; returns (score, direction, volume, price, range, external,
     atr, ema).
@@ -136,7 +139,7 @@ def score_step(
     the score and components are NaN and the direction 0; ATR and EMA are always current.
     """
     n = int(params[P_LOOKBACK])
-    if state.shape[0] != HEADER + 3 * n:  # numba does not bounds-check: refuse a wrong state
+    if len(state) != HEADER + 3 * n:  # numba does not bounds-check: refuse a wrong state
         raise ValueError("score_step: state size does not match the lookback")
     count = _advance(state, h, lo, c, v, n, params[P_HTF])
     ema = state[S_EMA]
@@ -161,69 +164,3 @@ def score_step(
         wr, we = params[P_W_RANGE], params[P_W_EXTERNAL]
         score = (wv * volume + wp * price + wr * rng + we * external) / (wv + wp + wr + we)
     return score, direction, volume, price, rng, external, atr, ema
-
-
-@njit(cache=True, error_model="numpy")
-def _score_segment(
-    o: Array,
-    h: Array,
-    lo: Array,
-    c: Array,
-    v: Array,
-    f: Array,
-    im: Array,
-    start: int,
-    stop: int,
-    params: Array,
-    out: Array,
-) -> None:
-    """Score rows start..stop-1 as one symbol's history, from a fresh state.
-
-    `f` and `im` may be empty (not available: NaN for every bar); `out` is (N_OUT, rows).
-    """
-    n = int(params[P_LOOKBACK])
-    state = np.zeros(HEADER + 3 * n, dtype=np.float64)
-    has_f = f.size > 0
-    has_im = im.size > 0
-    for i in range(start, stop):
-        fi = f[i] if has_f else np.nan
-        imi = im[i] if has_im else np.nan
-        r = score_step(state, o[i], h[i], lo[i], c[i], v[i], fi, imi, params)
-        for k in range(N_OUT):
-            out[k, i] = r[k]
-
-
-@njit(cache=True, error_model="numpy")
-def score_segments(
-    o: Array,
-    h: Array,
-    lo: Array,
-    c: Array,
-    v: Array,
-    f: Array,
-    im: Array,
-    offsets: Array,
-    params: Array,
-    out: Array,
-) -> None:
-    """Score many symbols laid end to end; symbol k owns rows offsets[k]..offsets[k+1]-1."""
-    for k in range(len(offsets) - 1):
-        _score_segment(o, h, lo, c, v, f, im, offsets[k], offsets[k + 1], params, out)
-
-
-@njit(cache=True, parallel=True, error_model="numpy")
-def score_segments_parallel(
-    o: Array,
-    h: Array,
-    lo: Array,
-    c: Array,
-    v: Array,
-    f: Array,
-    im: Array,
-    offsets: Array,
-    params: Array,
-    out: Array,
-) -> None:
-    """`score_segments` with symbols spread over threads (each symbol stays sequential)."""
-    for k in prange(len(offsets) - 1):
-        _score_segment(o, h, lo, c, v, f, im, offsets[k], offsets[k + 1], params, out)

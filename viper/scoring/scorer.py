@@ -1,7 +1,8 @@
 """Batch VIPER scoring: one symbol's history, many symbols at once, or a set of frames.
 
-Every path loops the kernel's `score_step` inside numba, so its numbers are bit-identical
-to the incremental scorer's on the same candles.
+Every path loops the kernel's `score_step`, compiled by numba, so its numbers are
+bit-identical to the incremental scorer's (the same function as plain Python) on the same
+candles.
 """
 
 from __future__ import annotations
@@ -11,14 +12,84 @@ from collections.abc import Mapping, Sequence
 import msgspec
 import numpy as np
 import polars as pl
+from numba import njit, prange
 from numpy.typing import ArrayLike
 
 from viper.errors import ValidationError
+from viper.jit import compile_namespace
 from viper.scoring import kernel
 from viper.scoring.params import ScoreParams
 
 OHLCV = ("open", "high", "low", "close", "volume")
 _NONE = np.empty(0, dtype=np.float64)  # "not available" for funding / imbalance
+Array = np.ndarray
+compile_namespace(globals())  # `kernel.score_step` below is the compiled one
+
+
+@njit(cache=True, error_model="numpy")
+def _score_segment(
+    o: Array,
+    h: Array,
+    lo: Array,
+    c: Array,
+    v: Array,
+    f: Array,
+    im: Array,
+    start: int,
+    stop: int,
+    params: Array,
+    out: Array,
+) -> None:
+    """Score rows start..stop-1 as one symbol's history, from a fresh state.
+
+    `f` and `im` may be empty (not available: NaN for every bar); `out` is (N_OUT, rows).
+    """
+    n = int(params[kernel.P_LOOKBACK])
+    state = np.zeros(kernel.HEADER + 3 * n, dtype=np.float64)
+    has_f = f.size > 0
+    has_im = im.size > 0
+    for i in range(start, stop):
+        fi = f[i] if has_f else np.nan
+        imi = im[i] if has_im else np.nan
+        r = kernel.score_step(state, o[i], h[i], lo[i], c[i], v[i], fi, imi, params)
+        for k in range(kernel.N_OUT):
+            out[k, i] = r[k]
+
+
+@njit(cache=True, error_model="numpy")
+def score_segments(
+    o: Array,
+    h: Array,
+    lo: Array,
+    c: Array,
+    v: Array,
+    f: Array,
+    im: Array,
+    offsets: Array,
+    params: Array,
+    out: Array,
+) -> None:
+    """Score many symbols laid end to end; symbol k owns rows offsets[k]..offsets[k+1]-1."""
+    for k in range(len(offsets) - 1):
+        _score_segment(o, h, lo, c, v, f, im, offsets[k], offsets[k + 1], params, out)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def score_segments_parallel(
+    o: Array,
+    h: Array,
+    lo: Array,
+    c: Array,
+    v: Array,
+    f: Array,
+    im: Array,
+    offsets: Array,
+    params: Array,
+    out: Array,
+) -> None:
+    """`score_segments` with symbols spread over threads (each symbol stays sequential)."""
+    for k in prange(len(offsets) - 1):
+        _score_segment(o, h, lo, c, v, f, im, offsets[k], offsets[k + 1], params, out)
 
 
 class ScoreArrays(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,7 +143,7 @@ def _run(
     """Run the kernel over laid-end-to-end symbols; returns the (N_OUT, rows) output."""
     out = np.empty((kernel.N_OUT, columns[0].shape[0]), dtype=np.float64)
     o, h, lo, c, v, f, im = columns
-    run = kernel.score_segments_parallel if parallel else kernel.score_segments
+    run = score_segments_parallel if parallel else score_segments
     run(o, h, lo, c, v, f, im, offsets, params.as_array(), out)
     return out
 

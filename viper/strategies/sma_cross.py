@@ -4,8 +4,8 @@ Long when the fast SMA crosses above the slow one, short when it crosses below (
 `allow_short`), exit on the opposite cross (an exact tie is no side: the cross is the bar
 where the side differs from the last non-tied one); optional stop-loss / take-profit at `sl_pct` /
 `tp_pct` of the decision bar's close (the best estimate of the next open's entry price that
-uses no future data). One numba step function serves the batch and the live form, so both
-give identical decisions.
+uses no future data). One step function serves the batch (compiled by numba) and the live form
+(plain Python), so both give identical decisions.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Annotated
 
 import numpy as np
 from msgspec import Meta
-from numba import njit
 
 from viper.domain import Candle
 from viper.errors import ValidationError
+from viper.jit import compiled, kernel
 from viper.strategies.base import Bars, Decision, Decisions, Strategy, StrategyParams
 
 _COUNT, _FAST_SUM, _SLOW_SUM, _LAST_SIGN, _FAST_ERR, _SLOW_ERR, _SLOT, _RING = range(8)
@@ -49,7 +49,7 @@ def new_state(slow: int) -> np.ndarray:
     return np.zeros(_RING + slow, dtype=np.float64)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _add(state, total, error, x):  # type: ignore[no-untyped-def]
     """Neumaier-compensated `state[total] += x`: running sums do not drift over long series."""
     s = state[total]
@@ -58,7 +58,7 @@ def _add(state, total, error, x):  # type: ignore[no-untyped-def]
     state[total] = t
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def sma_cross_step(state, close, fast, slow):  # type: ignore[no-untyped-def]
     """Feed one close; returns (cross: +1 up, -1 down, 0 none, fast SMA, slow SMA)."""
     n, slot = int(state[_COUNT]), int(state[_SLOT])  # slot = n % slow, kept to avoid a division
@@ -85,7 +85,7 @@ def sma_cross_step(state, close, fast, slow):  # type: ignore[no-untyped-def]
     return cross, fast_sma, slow_sma
 
 
-@njit(cache=True)
+@kernel()
 def _batch(close, fast, slow, allow_short, sl_pct, tp_pct, flags, stop, take):  # type: ignore[no-untyped-def]
     """All bars in one pass: flags (4, n) = entry long/short, exit long/short; distances."""
     state = np.zeros(_RING + slow)
@@ -112,7 +112,8 @@ class SmaCross(Strategy[SmaCrossParams]):
         n, p = close.shape[0], params
         flags = np.empty((4, n), dtype=np.bool_)
         stop, take = np.empty(n), np.empty(n)
-        _batch(close, p.fast, p.slow, p.allow_short, p.sl_pct, p.tp_pct, flags, stop, take)
+        batch = compiled(_batch)
+        batch(close, p.fast, p.slow, p.allow_short, p.sl_pct, p.tp_pct, flags, stop, take)
         return Decisions(
             entry_long=flags[0],
             entry_short=flags[1],

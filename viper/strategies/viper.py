@@ -4,7 +4,8 @@ Enter when the score is at or above `threshold`, in the score's direction; stop-
 `sl_atr` x ATR, take-profit at `tp_atr` x ATR, optional trailing stop at `trailing_atr` x ATR
 (0 = off); exit when the score decays below `exit_threshold` or the opposite signal comes.
 The score sees the last known funding rate (carried forward between funding events).
-Batch and live forms run the scorer's shared `score_step`, so their decisions are identical.
+Batch and live forms run the scorer's shared `score_step` (compiled in batch, plain Python
+live), so their decisions are identical.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from msgspec import Meta
 from viper.config import SignalConfig
 from viper.domain import Candle
 from viper.errors import ValidationError
-from viper.scoring import IncrementalScorer, ScoreParams, score_batch
+from viper.scoring import IncrementalScorer, ScoreParams
 from viper.strategies.base import Bars, Decision, Decisions, Strategy, StrategyParams
 
 _SIGNAL = SignalConfig()
@@ -90,6 +91,8 @@ class Viper(Strategy[ViperParams]):
         return params.lookback
 
     def decide(self, bars: Bars, params: ViperParams) -> Decisions:
+        from viper.scoring.scorer import score_batch  # numba: only where batches run
+
         scores = score_batch(
             bars.open,
             bars.high,

@@ -43,16 +43,15 @@ from viper.modules.live.metrics import LiveCollector
 from viper.modules.live.portfolio import ManagedView, build_portfolio, managed_view
 from viper.modules.live.routes import ManualOrder, routes
 from viper.modules.live.status import LiveStatus, live_status
-from viper.parity.report import strategy_params
 from viper.protocols import Exchange, Portfolio, PortfolioSource, PositionView, RiskGate
-from viper.strategies import get_strategy
+from viper.strategies import get_strategy, live_params
 
 
 def build_engine(config: Config) -> tuple[LiveEngine, Any]:
     """The engine for `[trading]` and `[live]`, and the strategy's parameters."""
     try:
         strategy = get_strategy(config.trading.strategy)
-        params = strategy.params(strategy_params(config))
+        params = strategy.params(live_params(config))
     except ViperError as exc:
         raise ConfigError(f"trading.strategy: {exc.detail}") from None
     live = config.live

@@ -27,7 +27,7 @@ from viper.modules.signal.redis_sink import RedisScoreSink, score_key
 from viper.modules.signal.routes import routes
 from viper.modules.signal.views import ScoresPage, SignalsPage
 from viper.protocols import ScoresSource
-from viper.scoring import ScoreParams, warm_up
+from viper.scoring import ScoreParams
 
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -74,9 +74,6 @@ class SignalModule:
     async def start(self, ctx: ModuleContext) -> None:
         self.processor_or_none = SignalProcessor(ScoreParams.from_config(ctx.config.signal))
         self._bus = ctx.bus
-        # Compile the kernel (or load it from numba's cache) now, off the event loop, so the
-        # first candle is scored at once.
-        await asyncio.to_thread(warm_up)
         if ctx.config.redis.url:
             client = redis_asyncio.Redis.from_url(
                 ctx.config.redis.url,
