@@ -23,6 +23,8 @@ from viper.errors import ConfigError, ConflictError
 
 T = TypeVar("T")
 MAX_BATCH = 256  # callers committed by one fsync at most
+CHECKPOINT_SECONDS = 0.5  # the WAL is copied into the database file at most this often
+WAL_LIMIT_BYTES = 64 * 2**20  # a WAL file larger than this is truncated once reset
 _Work = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
 
 
@@ -41,6 +43,15 @@ def _in_savepoint(
     return True, value
 
 
+def _alone(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> tuple[bool, Any]:
+    """Run the only caller's work of a transaction; its failure rolls the transaction back."""
+    try:
+        return True, fn(conn)
+    except BaseException as exc:
+        conn.execute("ROLLBACK")
+        return False, exc
+
+
 def _answer(future: Future[Any], ok: bool, value: Any) -> None:
     with contextlib.suppress(InvalidStateError):  # the caller gave up waiting
         if ok:
@@ -53,8 +64,12 @@ def _commit_batch(conn: sqlite3.Connection, batch: list[_Work]) -> None:
     """One transaction for the whole batch; nobody hears back before COMMIT is on disk."""
     try:
         conn.execute("BEGIN IMMEDIATE")
-        outcomes = [_in_savepoint(conn, fn) for fn, _ in batch]
-        conn.execute("COMMIT")
+        if len(batch) == 1:  # alone: the transaction is its savepoint
+            outcomes = [_alone(conn, batch[0][0])]
+        else:
+            outcomes = [_in_savepoint(conn, fn) for fn, _ in batch]
+        if conn.in_transaction:
+            conn.execute("COMMIT")
     except sqlite3.Error as exc:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
@@ -65,8 +80,13 @@ def _commit_batch(conn: sqlite3.Connection, batch: list[_Work]) -> None:
         _answer(future, ok, value)
 
 
-def _serve(conn: sqlite3.Connection, work: queue.SimpleQueue[_Work | None]) -> None:
-    """The writer thread: take what has queued up (at most MAX_BATCH) and commit it together."""
+def _serve(
+    conn: sqlite3.Connection,
+    work: queue.SimpleQueue[_Work | None],
+    committed: threading.Event | None = None,
+) -> None:
+    """The writer thread: take what has queued up (at most MAX_BATCH) and commit it together;
+    `committed` is set after each batch (the checkpointer's cue)."""
     while True:
         item = work.get()
         if item is None:
@@ -82,8 +102,34 @@ def _serve(conn: sqlite3.Connection, work: queue.SimpleQueue[_Work | None]) -> N
                 break
             batch.append(following)
         _commit_batch(conn, batch)
+        if committed is not None:
+            committed.set()
         if stop:
             return
+
+
+def _checkpoint(path: str, committed: threading.Event, stop: threading.Event) -> None:
+    """The checkpointer thread: copies committed WAL pages into the database file from a
+    connection of its own, at most every CHECKPOINT_SECONDS, so that no commit pays for a
+    checkpoint (SQLite's automatic one runs inside the COMMIT that crosses its threshold: a
+    multi-millisecond stall on the order path). PASSIVE never blocks the writer."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        while not stop.is_set():
+            committed.wait()
+            committed.clear()
+            with contextlib.suppress(sqlite3.Error):  # busy: the next round catches up
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            stop.wait(CHECKPOINT_SECONDS)
+    finally:
+        conn.close()
+
+
+def _close(conn: sqlite3.Connection) -> None:
+    """Fold the WAL into the database file (as SQLite's own last close would) and close."""
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
 
 
 class Database:
@@ -94,6 +140,9 @@ class Database:
         self._conn: sqlite3.Connection | None = None
         self._queue: queue.SimpleQueue[_Work | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
+        self._committed = threading.Event()
 
     @property
     def is_open(self) -> bool:
@@ -108,8 +157,19 @@ class Database:
         except (sqlite3.Error, OSError) as exc:
             raise ConfigError(f"store.database: cannot open {self.path}: {exc}") from None
         self._queue = queue.SimpleQueue()
+        committed: threading.Event | None = None
+        if self.path != ":memory:":
+            committed = self._committed = threading.Event()
+            self._stop_checkpoints = threading.Event()
+            self._checkpointer = threading.Thread(
+                target=_checkpoint,
+                args=(self.path, committed, self._stop_checkpoints),
+                name="sqlite-checkpoint",
+                daemon=True,
+            )
+            self._checkpointer.start()
         self._thread = threading.Thread(
-            target=_serve, args=(conn, self._queue), name="sqlite-writer", daemon=True
+            target=_serve, args=(conn, self._queue, committed), name="sqlite-writer", daemon=True
         )
         self._thread.start()
         self._conn = conn
@@ -126,6 +186,9 @@ class Database:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")
+        if self.path != ":memory:":
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer thread does it
+            conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         return conn
 
     async def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -184,4 +247,9 @@ class Database:
         self._queue.put(None)
         if thread is not None:
             await asyncio.to_thread(thread.join)
-        await asyncio.to_thread(conn.close)
+        checkpointer, self._checkpointer = self._checkpointer, None
+        if checkpointer is not None:
+            self._stop_checkpoints.set()
+            self._committed.set()  # wakes it if it waits for a commit
+            await asyncio.to_thread(checkpointer.join)
+        await asyncio.to_thread(_close, conn)

@@ -97,3 +97,48 @@ async def test_concurrent_callers_share_commits_and_a_failing_one_rolls_back_alo
     await db.close()
     with pytest.raises(ConflictError):
         await db.execute("SELECT 1")
+
+
+async def test_a_lone_failing_transaction_rolls_back_and_the_next_one_commits(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "v.db")
+    await db.open()
+    await db.migrate("order", STEPS)
+
+    def half(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO orders VALUES ('a', 1.0)")
+        raise ValueError("half done")
+
+    with pytest.raises(ValueError, match="half done"):
+        await db.transaction(half)
+    await db.execute("INSERT INTO orders VALUES ('b', 1.0)")
+    assert await db.execute("SELECT id FROM orders") == [("b",)]
+    await db.close()
+
+
+async def test_commits_never_checkpoint_the_checkpointer_thread_does(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    db = Database(path)
+    await db.open()
+    assert (await db.execute("PRAGMA wal_autocheckpoint"))[0][0] == 0
+    await db.migrate("order", STEPS)
+    for n in range(50):
+        await db.execute("INSERT INTO orders VALUES (?, ?)", (f"k{n}", float(n)))
+    for _ in range(200):  # the checkpointer copies the WAL into the file within a second
+        probe = sqlite3.connect(path)
+        try:
+            if probe.execute("SELECT count(*) FROM orders").fetchone()[0] == 50:
+                size = path.stat().st_size
+                if size > 4096:  # pages beyond the header: the data reached the file
+                    break
+        finally:
+            probe.close()
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the WAL was not checkpointed")
+    await db.close()
+    assert not (tmp_path / "v.db-wal").exists() or (tmp_path / "v.db-wal").stat().st_size == 0
+    check = sqlite3.connect(path)
+    assert check.execute("SELECT count(*) FROM orders").fetchone()[0] == 50
+    check.close()
