@@ -141,17 +141,37 @@ class Subscription:
             event = queue.popleft()
             if self._space:
                 self._wake_publishers()
-            try:
-                await handler(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self.failed += 1
-                logger.opt(exception=True).error(
-                    "subscriber {} failed on {}", self.name, type(event).__name__
-                )
-            else:
-                self.delivered += 1
+            await self._deliver(handler, event)
+
+    async def _deliver(self, handler: Handler, event: BaseEvent) -> None:
+        try:
+            await handler(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.failed += 1
+            logger.opt(exception=True).error(
+                "subscriber {} failed on {}", self.name, type(event).__name__
+            )
+        else:
+            self.delivered += 1
+
+    async def catch_up(self) -> int:
+        """Handle every event queued so far, in order, in the caller's task; returns how many.
+
+        For a consumer that must not act on a state older than what was already published
+        (the paper exchange prices an order only after the prices published before it). The
+        subscription's own task may be handling the event before these meanwhile: a handler
+        that takes a lock without awaiting first keeps the order.
+        """
+        queue, handled = self.queue, 0
+        while queue:
+            event = queue.popleft()
+            if self._space:
+                self._wake_publishers()
+            await self._deliver(self.handler, event)
+            handled += 1
+        return handled
 
     def close(self) -> None:
         """Stop after the queue is drained; wake the task and any waiting publisher."""

@@ -253,3 +253,23 @@ def test_maxsize_must_be_positive() -> None:
 
     with pytest.raises(ValueError, match="maxsize"):
         bus.subscribe(Ticker, handler, name="h", maxsize=-1)
+
+
+async def test_catch_up_handles_what_is_queued_in_order_in_the_callers_task() -> None:
+    bus = InMemoryBus()
+    seen: list[float] = []
+
+    async def on_ticker(event: Ticker) -> None:
+        seen.append(event.last)
+
+    sub = bus.subscribe(Ticker, on_ticker, name="tickers")
+    await bus.start()
+    for i in range(5):
+        bus.publish_nowait(ticker(last=float(i)))  # queued: the subscriber's task has not run
+    assert sub.depth == 5
+    assert await sub.catch_up() == 5
+    assert seen == [0.0, 1.0, 2.0, 3.0, 4.0] and sub.depth == 0 and sub.delivered == 5
+    assert await sub.catch_up() == 0
+    await bus.publish(ticker(last=9.0))
+    await bus.stop()
+    assert seen[-1] == 9.0 and sub.delivered == 6

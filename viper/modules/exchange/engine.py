@@ -57,6 +57,8 @@ class PaperEngine:
         self.settings = settings
         self.account = account or PaperAccount(currency=settings.currency, wallet=settings.balance)
         self.orders = {o.client_order_id: o for o in orders or []}
+        # The open ones, in creation order: scans skip the done orders (pruned as found).
+        self._open = {cid: o for cid, o in self.orders.items() if o.is_open}
         self.ledger = Ledger(self.account, {p.symbol: p for p in positions or []})
         self.symbols = {s.market.symbol: s for s in symbols or []}
         for symbol, market in DEFAULT_MARKETS.items():
@@ -78,14 +80,24 @@ class PaperEngine:
     def order(self, client_order_id: str) -> PaperOrder | None:
         return self.orders.get(client_order_id)
 
+    def _live_orders(self) -> list[PaperOrder]:
+        """The open orders, oldest first (done ones leave the index here)."""
+        done = [cid for cid, o in self._open.items() if not o.is_open]
+        for cid in done:
+            del self._open[cid]
+        return list(self._open.values())
+
+    def _add(self, order: PaperOrder) -> None:
+        self.orders[order.client_order_id] = order
+        if order.is_open:
+            self._open[order.client_order_id] = order
+
     def open_orders(self, symbol: str | None = None) -> list[PaperOrder]:
-        return [
-            o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)
-        ]
+        return [o for o in self._live_orders() if symbol is None or o.symbol == symbol]
 
     def reserved(self) -> Decimal:
         """Margin held for open orders."""
-        return sum((o.reserved for o in self.orders.values() if o.is_open), ZERO)
+        return sum((o.reserved for o in self._live_orders()), ZERO)
 
     def marks(self) -> dict[str, Decimal]:
         return {s: st.quote.last for s, st in self.symbols.items() if st.quote is not None}
@@ -221,9 +233,7 @@ class PaperEngine:
         return state
 
     def _open_of(self, symbol: str, kind: str) -> list[PaperOrder]:
-        return [
-            o for o in self.orders.values() if o.is_open and o.symbol == symbol and o.type == kind
-        ]
+        return [o for o in self._live_orders() if o.symbol == symbol and o.type == kind]
 
     def _reducible(self, new: NewOrder | PaperOrder) -> Decimal:
         """How much of a reduce-only order's side the position lets it close."""
@@ -253,7 +263,7 @@ class PaperEngine:
             created_ms=self.now_ms,
             updated_ms=self.now_ms,
         )
-        self.orders[order.client_order_id] = order
+        self._add(order)
         self.step.report(order, None)
         return order
 
@@ -383,7 +393,7 @@ class PaperEngine:
             created_ms=self.now_ms,
             updated_ms=self.now_ms,
         )
-        self.orders[order.client_order_id] = order
+        self._add(order)
         leverage = position.leverage
         pnl = self.ledger.apply_fill(symbol, order.side, order.amount, price, leverage, self.now_ms)
         # What is left of the margin after the loss: the closing fee and the maintenance

@@ -79,13 +79,25 @@ class StepRecorder:
         self._symbols: dict[str, SymbolState] = {}
         self._fills: list[Fill] = []
         self._funding: list[FundingPayment] = []
-        self._reports: list[tuple[ExchangeOrder, Fill | None]] = []
+        self._reports: list[tuple[ExchangeOrder, Fill | None] | None] = []
+        self._plain: dict[str, int] = {}  # where an order's report without a fill sits
 
     def report(self, order: PaperOrder, fill: Fill | None) -> None:
-        """The order changed (and `fill`, if any, is why): persist it and tell the bus."""
-        self._orders[order.client_order_id] = order
+        """The order changed (and `fill`, if any, is why): persist it and tell the bus.
+
+        A report without a fill is superseded by a later report of the same order in the
+        same step (an order filled on arrival is reported once, filled), as a venue's
+        order channel sends only the latest state of an order it updated at once.
+        """
+        cid = order.client_order_id
+        self._orders[cid] = order
+        earlier = self._plain.pop(cid, None)
+        if earlier is not None:
+            self._reports[earlier] = None
         self._reports.append((order.view(), fill))
-        if fill is not None:
+        if fill is None:
+            self._plain[cid] = len(self._reports) - 1
+        else:
             self._fills.append(fill)
 
     def position(self, symbol: str, position: PaperPosition | None) -> None:
@@ -106,8 +118,9 @@ class StepRecorder:
             symbols=list(self._symbols.values()),
             fills=self._fills,
             funding=self._funding,
-            reports=self._reports,
+            reports=[r for r in self._reports if r is not None],
         )
         self._orders, self._positions, self._symbols = {}, {}, {}
         self._fills, self._funding, self._reports = [], [], []
+        self._plain = {}
         return step

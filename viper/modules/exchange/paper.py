@@ -32,6 +32,10 @@ async def _ignore(ts_ms: int, order: ExchangeOrder, fill: Fill | None) -> None:
     return None
 
 
+async def _nothing() -> None:
+    return None
+
+
 class PaperExchange:
     """An in-process exchange account driven by market data; state survives restarts."""
 
@@ -42,6 +46,9 @@ class PaperExchange:
         self.store = store
         self._report = report
         self._lock = asyncio.Lock()
+        # Applies the market data published but not yet handled, before an order is placed:
+        # an order decided on a price never meets an older one here.
+        self.before_order: Callable[[], Awaitable[object]] = _nothing
 
     @classmethod
     async def open(
@@ -119,6 +126,7 @@ class PaperExchange:
             reduce_only=reduce_only,
             post_only=post_only,
         )
+        await self.before_order()
         await self._run(lambda: self.engine.place(new))
         return self._order(client_order_id)
 

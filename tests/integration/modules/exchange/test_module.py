@@ -92,10 +92,10 @@ async def test_paper_trades_on_bus_market_data_and_reports_every_change(
         price=D("59000"),
     )
     await market(paper_app, 59500.0, T0 + 60_000, low=58000)
-    await eventually(lambda: len(reports) == 4)
+    await eventually(lambda: len(reports) == 3)
 
+    # The market order fills on arrival: one report, filled (no "open" one before it).
     assert [(r.order.client_order_id, r.order.status, r.fill is not None) for r in reports] == [
-        ("m", "open", False),
         ("m", "closed", True),
         ("l", "open", False),
         ("l", "closed", True),
@@ -103,6 +103,24 @@ async def test_paper_trades_on_bus_market_data_and_reports_every_change(
     assert all(r.exchange == "paper" for r in reports)
     assert reports[-1].ts_ms == T0 + 60_000  # market time, not the wall clock
     assert reports[-1].fill is not None and reports[-1].fill.liquidity == "maker"
+
+
+async def test_an_order_is_priced_after_the_market_data_published_before_it(
+    paper_app: ViperApp,
+) -> None:
+    exchange = paper_app.services.get(Exchange)
+    module = paper_app.modules["exchange"]
+    assert isinstance(module, ExchangeModule) and module.paper is not None
+    await market(paper_app, 60000.0, T0)
+    await eventually(lambda: module.paper.engine.now_ms == T0)  # type: ignore[union-attr]
+    # Published, not yet handled by the exchange's subscriber when the order arrives.
+    paper_app.bus.publish_nowait(
+        Ticker(ts_ms=T0 + 60_000, exchange="bitget", symbol=BTC, last=61000.0)
+    )
+    order = await exchange.create_order(
+        client_order_id="m", symbol=BTC, side="buy", type="market", amount=D("0.010")
+    )
+    assert order.average_price is not None and order.average_price > D("60900")
 
 
 async def test_routes_list_orders_paginated_balance_positions_markets(paper_app: ViperApp) -> None:

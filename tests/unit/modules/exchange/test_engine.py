@@ -43,13 +43,15 @@ def test_market_buy_fills_at_the_ask_and_pays_the_taker_fee(paper: PaperEngine) 
     assert balance.free == D("9939.6398994")
 
 
-def test_market_order_reports_acceptance_then_the_fill(paper: PaperEngine) -> None:
+def test_market_order_filled_on_arrival_is_reported_once_with_its_fill(
+    paper: PaperEngine,
+) -> None:
     paper.place(new("m1", "sell", amount="0.010"))
 
     reports = paper.take_step().reports
 
-    assert [(o.status, f is not None) for o, f in reports] == [("open", False), ("closed", True)]
-    fill = reports[1][1]
+    assert [(o.status, f is not None) for o, f in reports] == [("closed", True)]
+    fill = reports[0][1]
     assert fill is not None
     assert (fill.side, fill.price, fill.liquidity) == ("sell", D("59999.9"), "taker")
     assert fill.fee == D("0.3599994")
