@@ -24,6 +24,7 @@ OnChange = Callable[[str, BreakerState, BreakerState], None]
 
 # 2**63 seconds is past any sensible cap; stops huge attempt counts overflowing a float.
 _MAX_EXPONENT = 63
+_JITTER = random.Random()  # retry jitter needs spread, not a fresh seed per call
 # A shortfall worth less than this much refill time counts as none: a clock reading near 1.7e9
 # moves in steps of about 2.4e-7 s, so a sleep can land a hair short and must not loop forever.
 _TIME_SLACK = 1e-6
@@ -90,7 +91,7 @@ async def retry(
     policy = RetryPolicy(
         attempts=attempts, base_delay=base_delay, max_delay=max_delay, jitter=jitter
     )
-    rng = rng if rng is not None else random.Random()
+    rng = rng if rng is not None else _JITTER
     attempt = 1
     while True:
         try:

@@ -33,13 +33,14 @@ SLIPPAGE_BPS = 2.0  # the backtester's default: the configured slippage
 
 
 def _idle(bus: InMemoryBus) -> bool:
-    """No event queued or being handled, and no order being sent."""
+    """No event queued or being handled, no order being sent, no report being applied."""
     for sub in bus.subscriptions:
         waiter = sub._waiter  # set only while the subscriber waits for its next event
         if sub.depth or waiter is None or waiter.done():
             return False
     return not any(
-        t.get_name().startswith("order.send") and not t.done() for t in asyncio.all_tasks()
+        t.get_name().startswith(("order.send", "order.report")) and not t.done()
+        for t in asyncio.all_tasks()
     )
 
 

@@ -70,16 +70,20 @@ class Journal:
     async def insert(self, order: OrderRecord, detail: str = "journaled") -> bool:
         """Journal a new order (state `pending`); False when its id is already journaled."""
 
-        def run(conn: sqlite3.Connection) -> bool:
-            marks = ", ".join("?" * len(order_to_row(order)))
-            cursor = conn.execute(
-                f"INSERT OR IGNORE INTO orders ({ORDER_COLUMNS}) VALUES ({marks})",
-                order_to_row(order),
-            )
-            if cursor.rowcount == 0:
-                return False
-            _event(conn, order.client_order_id, order.created_ms, "", order.state, detail)
-            return True
+        return await self.db.transaction(lambda conn: _insert(conn, order, detail))
+
+    async def insert_moved(
+        self, order: OrderRecord, detail: str, target: OrderState, ts_ms: int, move_detail: str
+    ) -> Outcome | None:
+        """Journal a new order and move it to `target` in one transaction (one durable commit);
+        None when its id is already journaled."""
+
+        def run(conn: sqlite3.Connection) -> Outcome | None:
+            if not _insert(conn, order, detail):
+                return None
+            moved, steps, refused = _move(conn, order, target, ts_ms, move_detail)
+            _save(conn, moved)
+            return Outcome(order=moved, steps=steps, refused=refused)
 
         return await self.db.transaction(run)
 
@@ -149,6 +153,16 @@ class Journal:
 
 
 # --- in-transaction helpers --------------------------------------------------------------------
+
+
+def _insert(conn: sqlite3.Connection, order: OrderRecord, detail: str) -> bool:
+    row = order_to_row(order)
+    marks = ", ".join("?" * len(row))
+    cursor = conn.execute(f"INSERT OR IGNORE INTO orders ({ORDER_COLUMNS}) VALUES ({marks})", row)
+    if cursor.rowcount == 0:
+        return False
+    _event(conn, order.client_order_id, order.created_ms, "", order.state, detail)
+    return True
 
 
 def _load(conn: sqlite3.Connection, client_order_id: str) -> OrderRecord | None:

@@ -10,6 +10,7 @@ Nothing here knows HTTP or the bus: events go out through the `publish` callable
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -41,6 +42,7 @@ from viper.protocols import Exchange
 from viper.resilience import retry
 
 T = TypeVar("T")
+REMEMBERED_REPORTS = 4096  # recent reports kept to skip their repeats
 Publish = Callable[[BaseEvent], Awaitable[None]]
 
 
@@ -81,6 +83,11 @@ class OrderManager:
         self.policy = policy or SendPolicy()
         self._publish = publish
         self.locks = KeyedLocks()
+        # Orders `accept(send=True)` journaled as submitted that no other action has touched
+        # since: `place` sends them as journaled, without reading them back.
+        self._untouched: set[str] = set()
+        self._applied: dict[ExchangeOrder, OrderRecord] = {}
+        self._report_of: collections.OrderedDict[str, ExchangeOrder] = collections.OrderedDict()
         self.last_error: ExchangeProblem | None = None
         self.refused = 0
 
@@ -92,6 +99,7 @@ class OrderManager:
 
     def locked(self, client_order_id: str) -> contextlib.AbstractAsyncContextManager[None]:
         """Hold the order's lock: one action on an order at a time."""
+        self._untouched.discard(client_order_id)
         return self.locks.hold(client_order_id)
 
     async def call(self, operation: str, awaitable: Awaitable[T]) -> T:
@@ -115,32 +123,58 @@ class OrderManager:
 
     # --- submission ------------------------------------------------------------------------
 
-    async def accept(self, request: OrderRequest) -> OrderRecord | None:
-        """Journal a request as `pending`; None when its client order id is already journaled.
+    async def accept(self, request: OrderRequest, *, send: bool = False) -> OrderRecord | None:
+        """Journal a request as `pending`; None when its client order id is already journaled
+        or the request is invalid (then journaled as rejected).
 
-        A request without a client order id gets one derived from its intent (or, lacking
-        that, its event id), so a redelivered request maps to the same order.
+        With `send`, a valid request is journaled as `submitted` at once (pending, then
+        submitted, in one durable commit): `place` then sends it. A request without a client
+        order id gets one derived from its intent (or, lacking that, its event id), so a
+        redelivered request maps to the same order.
         """
         cid = request.client_order_id or ids.derive_client_order_id(
             request.intent_id or request.id, "exit" if request.reduce_only else "entry"
         )
-        record = record_from(request, cid, self.clock.now_ms())
-        if not await self.journal.insert(record, detail="journaled from an order request"):
+        now = self.clock.now_ms()
+        record = record_from(request, cid, now)
+        problem = invalid_reason(record)
+        detail = "journaled from an order request"
+        if send and not problem:
+            outcome = await self.journal.insert_moved(
+                record, detail, "submitted", now, "sending to the exchange"
+            )
+            if outcome is None or outcome.order is None:
+                logger.info("order {}: already journaled; request ignored", cid)
+                return None
+            self._untouched.add(cid)
+            await self._publish_created(record)
+            await self.publish_outcome(outcome)
+            return outcome.order
+        if not await self.journal.insert(record, detail=detail):
             logger.info("order {}: already journaled; request ignored", cid)
             return None
         await self._publish_created(record)
-        problem = invalid_reason(record)
         if problem:
             await self.reject(cid, f"invalid request: {problem}")
             return None
         return record
 
+    async def place(self, order: OrderRecord) -> OrderRecord | None:
+        """Send an order `accept(send=True)` journaled as submitted (under its lock); if any
+        other action took the order's lock since, it is read back and sent as it stands."""
+        cid = order.client_order_id
+        async with self.locks.hold(cid):
+            if cid in self._untouched:
+                self._untouched.discard(cid)
+                return await self._place(order, probe=False)
+            return await self.send_locked(cid)
+
     async def submit(self, request: OrderRequest) -> OrderRecord | None:
-        """Journal a request, then send it; the order as it stands after."""
-        record = await self.accept(request)
+        """Journal a request (as submitted), then send it; the order as it stands after."""
+        record = await self.accept(request, send=True)
         if record is None:
             return None
-        return await self.send(record.client_order_id)
+        return await self.place(record)
 
     async def send(self, client_order_id: str) -> OrderRecord | None:
         """Send a journaled `pending` or `submitted` order (under its lock)."""
@@ -246,14 +280,19 @@ class OrderManager:
         self, report: ExchangeOrder, detail: str, *, synthesize: bool = False
     ) -> OrderRecord | None:
         """Apply an exchange's view of an order to the journal and publish what changed."""
+        if not synthesize and (known := self._applied.get(report)) is not None:
+            return known  # this very report is in the journal already: nothing would change
         outcome = await self.journal.apply_report(
             report, None, self.clock.now_ms(), detail=detail, synthesize=synthesize
         )
         await self.publish_outcome(outcome)
+        self._remember_report(report, outcome.order)
         return outcome.order
 
     async def apply_execution(self, event: ExecutionReported) -> OrderRecord | None:
         """Apply an exchange report (and its fill, once) to an order the journal holds."""
+        if event.fill is None and (known := self._applied.get(event.order)) is not None:
+            return known
         outcome = await self.journal.apply_report(
             event.order, event.fill, self.clock.now_ms(), detail=f"reported by {event.exchange}"
         )
@@ -262,7 +301,25 @@ class OrderManager:
             logger.debug("order {}: not journaled here; report ignored", cid)
             return None
         await self.publish_outcome(outcome)
+        self._remember_report(event.order, outcome.order)
         return outcome.order
+
+    def _remember_report(self, report: ExchangeOrder, order: OrderRecord | None) -> None:
+        """Note the report last applied to an order and the order it left, so the same
+        report arriving again (the create call's answer and the order channel both carry
+        it) costs no journal write. Any other change to the order forgets it."""
+        if order is None:
+            return
+        self._applied[report] = order
+        self._report_of[order.client_order_id] = report
+        if len(self._report_of) > REMEMBERED_REPORTS:
+            _, oldest = self._report_of.popitem(last=False)
+            self._applied.pop(oldest, None)
+
+    def _forget_report(self, client_order_id: str) -> None:
+        report = self._report_of.pop(client_order_id, None)
+        if report is not None:
+            self._applied.pop(report, None)
 
     async def adopt_position(self, event: PositionDesynced) -> PositionBook | None:
         """Take the exchange's position, unless the journal moved since it was compared."""
@@ -295,6 +352,7 @@ class OrderManager:
         order = outcome.order
         if order is None:
             return
+        self._forget_report(order.client_order_id)
         now = self.clock.now_ms()
         for fill in outcome.fills:
             await self._publish(OrderFilled(ts_ms=now, fill=fill))

@@ -29,6 +29,7 @@ from viper.events import (
 from viper.modules.base import Health, ModuleContext
 from viper.modules.order import actions, queries
 from viper.modules.order.journal import Journal
+from viper.modules.order.locks import KeyedLocks
 from viper.modules.order.manager import OrderManager, SendPolicy
 from viper.modules.order.prices import PriceBook
 from viper.modules.order.records import Lifecycle, OrderPage, OrderRecord
@@ -37,6 +38,8 @@ from viper.modules.order.upkeep import Upkeep
 from viper.protocols import Exchange
 
 STOP_WAIT_SECONDS = 1.0
+# Requests and reports in flight at once (their journal writes share commits); more wait.
+IN_FLIGHT = 256
 # Start waits this long for the first recovery pass (it goes on in the background after).
 START_WAIT_SECONDS = 5.0
 
@@ -59,6 +62,9 @@ class OrderModule:
         self._first_poll = asyncio.Event()
         self._subscriptions: list[Subscription] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        # One symbol's requests and reports are journaled in arrival order; symbols in parallel.
+        self._symbols = KeyedLocks()
+        self._slots = asyncio.Semaphore(IN_FLIGHT)
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -101,16 +107,38 @@ class OrderModule:
         if not task.cancelled() and task.exception() is not None:
             logger.opt(exception=task.exception()).error("task {} failed", task.get_name())
 
+    async def _in_flight(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run `coro` in a task of its own, at most IN_FLIGHT at once (then this subscriber's
+        queue fills and publishers wait: back-pressure). Concurrent journal writes share
+        commits (`viper.store.sqlite`)."""
+        await self._slots.acquire()
+
+        async def run() -> None:
+            try:
+                await coro
+            finally:
+                self._slots.release()
+
+        self._spawn(run(), name)
+
     async def _on_request(self, event: OrderRequest) -> None:
-        """Journal the request now (keeping arrival order); send it in its own task."""
+        """Journal the request as submitted, then send it, in a task of its own."""
+        await self._in_flight(self._request(event), f"order.send:{event.symbol}")
+
+    async def _request(self, event: OrderRequest) -> None:
         manager = self.manager
-        record = await manager.accept(event)
+        async with self._symbols.hold(event.symbol):
+            record = await manager.accept(event, send=True)
         if record is not None:
-            cid = record.client_order_id
-            self._spawn(manager.send(cid), f"order.send:{cid}")
+            await manager.place(record)
 
     async def _on_execution(self, event: ExecutionReported) -> None:
-        await self.manager.apply_execution(event)
+        """Apply an exchange report in a task of its own (one symbol's in arrival order)."""
+        await self._in_flight(self._execution(event), "order.report")
+
+    async def _execution(self, event: ExecutionReported) -> None:
+        async with self._symbols.hold(event.order.symbol):
+            await self.manager.apply_execution(event)
 
     async def _on_desynced(self, event: PositionDesynced) -> None:
         await self.manager.adopt_position(event)

@@ -19,8 +19,10 @@ from viper.modules.order.manager import OrderManager
 from viper.modules.order.prices import PriceBook, to_step
 from viper.modules.order.records import OrderRecord
 
-# A pending order younger than this is on its way out; the poller leaves it alone.
+# A pending or just submitted order younger than this is on its way out; the poller leaves
+# it alone (a restart's recovery checks every order).
 IN_FLIGHT_MS = 10_000
+IN_FLIGHT = ("pending", "submitted")
 
 
 class Upkeep:
@@ -69,7 +71,7 @@ class Upkeep:
         now = manager.clock.now_ms()
         for order in orders:
             cid = order.client_order_id
-            fresh = order.state == "pending" and now - order.created_ms < IN_FLIGHT_MS
+            fresh = order.state in IN_FLIGHT and now - order.created_ms < IN_FLIGHT_MS
             if fresh or manager.busy(cid):
                 continue
             report = at_exchange.get(cid)

@@ -160,3 +160,66 @@ async def test_market_order_filled_in_the_create_answer(
     report = exchange.fill("c1", "1", "99")
     await manager.apply_execution(report)
     assert await states(manager) == ["pending", "submitted", "open", "filled"]
+
+
+async def test_accept_to_send_journals_pending_and_submitted_in_one_transaction(
+    manager: OrderManager, exchange: FakeExchange, recorder: Recorder
+) -> None:
+    transactions = 0
+    original = manager.journal.db.transaction
+
+    async def counted(fn):  # type: ignore[no-untyped-def]
+        nonlocal transactions
+        transactions += 1
+        return await original(fn)
+
+    manager.journal.db.transaction = counted  # type: ignore[method-assign]
+    record = await manager.accept(request(), send=True)
+    assert transactions == 1
+    assert record is not None and record.state == "submitted"
+    assert exchange.create_calls == []  # journaled, not sent yet
+    updates = recorder.of(OrderUpdated)
+    assert [(u.old_state, u.order.state) for u in updates] == [
+        ("", "pending"),
+        ("pending", "submitted"),
+    ]
+    order = await manager.place(record)
+    assert exchange.create_calls == ["c1"]
+    assert order is not None and order.state == "open"
+    assert await states(manager) == ["pending", "submitted", "open"]
+
+
+async def test_place_reads_the_order_back_when_another_action_took_it_meanwhile(
+    manager: OrderManager, exchange: FakeExchange
+) -> None:
+    record = await manager.accept(request(), send=True)
+    assert record is not None
+    async with manager.locked("c1"):  # e.g. a cancel that got there first
+        await manager.settle("c1", "cancelled", "cancelled before it was sent")
+    order = await manager.place(record)
+    assert exchange.create_calls == []
+    assert order is not None and order.state == "cancelled"
+
+
+async def test_the_same_report_again_writes_nothing(
+    manager: OrderManager, exchange: FakeExchange, recorder: Recorder
+) -> None:
+    await manager.submit(request(amount="1"))
+    report = exchange.fill("c1", "1", "100")
+    await manager.apply_execution(report)
+    recorder.events.clear()
+    writes = 0
+    original = manager.journal.apply_report
+
+    async def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal writes
+        writes += 1
+        return await original(*args, **kwargs)
+
+    manager.journal.apply_report = counted  # type: ignore[method-assign]
+    again = await manager.adopt(report.order, "the create call's answer")
+    assert writes == 0 and recorder.events == []
+    assert again is not None and again.state == "filled"
+    await manager.settle("c1", "filled", "no change")  # any other action forgets the report
+    await manager.adopt(report.order, "seen again")
+    assert writes == 1

@@ -170,3 +170,18 @@ async def test_poll_settles_orders_that_left_the_open_list(
     assert b is not None and b.state == "partially_filled" and b.filled == D("0.5")
     assert exchange.calls.count("fetch_open_orders") == 1
     assert exchange.calls.count("fetch_order") == 1
+
+
+async def test_poll_leaves_an_order_on_its_way_out_alone_then_checks_it(
+    manager: OrderManager, exchange: FakeExchange
+) -> None:
+    record = await manager.accept(request("a"), send=True)  # journaled, not yet placed
+    assert record is not None and record.state == "submitted"
+    upkeep = upkeep_for(manager)
+    await upkeep.poll()
+    assert exchange.calls.count("fetch_order") == 0  # in flight: not checked yet
+    assert isinstance(manager.clock, TestClock)
+    manager.clock.advance(11.0)  # past IN_FLIGHT_MS, still not at the exchange
+    await upkeep.poll()
+    assert "fetch_order" in exchange.calls  # checked: never reached the exchange, so sent
+    assert exchange.create_calls == ["a"]
