@@ -97,10 +97,15 @@ def _decide_all(
         n = c["timestamp"].shape[0]
         events = inputs.funding_bars(c["timestamp"], bar, (funding or {}).get(symbol))
         bars = inputs.make_bars(c, inputs.funding_per_bar(n, *events))
-        out = strategy.decide(bars, params)
-        inputs.check_decisions(symbol, out, n)
-        decided.append(inputs.compact(out, events))
-        del bars, out
+        fast = strategy.packed(bars, params)
+        if fast is not None:
+            decided.append(inputs.SymbolDecisions(*fast, *events))
+        else:
+            out = strategy.decide(bars, params)
+            inputs.check_decisions(symbol, out, n)
+            decided.append(inputs.compact(out, events))
+            del out
+        del bars
         if progress is not None:
             progress(0.8 * (i + 1) / len(cols))
     return cols, decided, bar

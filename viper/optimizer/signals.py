@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
-from numba import njit
 
 from viper.backtest import inputs
-from viper.backtest.layout import ENTRY_LONG, ENTRY_SHORT, EXIT_LONG, EXIT_SHORT
+from viper.jit import compiled
 from viper.scoring import ScoreArrays, score_batch
 from viper.strategies.base import Bars, Decisions, Strategy
+from viper.strategies.sma_cross import compensated_sma, packed
 from viper.strategies.viper import carry_forward
 
 _NO_FUNDING = (np.empty(0, np.int64), np.empty(0, np.float64))
@@ -56,45 +56,6 @@ class Generic:
         return _compact(self._strategy.decide(self._bars, params))
 
 
-@njit(cache=True)
-def compensated_sma(close, window, out):  # type: ignore[no-untyped-def]
-    """SMA of `window` closes by `sma_cross_step`'s compensated running sum (NaN before)."""
-    total, error = 0.0, 0.0
-    for i in range(close.shape[0]):
-        if i >= window:
-            x = -close[i - window]
-            t = total + x
-            error += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
-            total = t
-        x = close[i]
-        t = total + x
-        error += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
-        total = t
-        out[i] = (total + error) / window if i + 1 >= window else np.nan
-
-
-@njit(cache=True)
-def cross_flags(fast, slow, slow_window, allow_short, flags):  # type: ignore[no-untyped-def]
-    """`sma_cross`'s decisions as packed flags; returns the number of entry bars."""
-    last, entries = 0, 0
-    for i in range(fast.shape[0]):
-        f = 0
-        if i + 1 >= slow_window:
-            a, b = fast[i], slow[i]
-            sign = 1 if a > b else (-1 if a < b else 0)
-            if sign != 0:
-                if last != 0 and sign != last:
-                    if sign == 1:
-                        f = ENTRY_LONG | EXIT_SHORT
-                    else:
-                        f = EXIT_LONG | (ENTRY_SHORT if allow_short else 0)
-                last = sign
-        flags[i] = f
-        if f & (ENTRY_LONG | ENTRY_SHORT):
-            entries += 1
-    return entries
-
-
 class SmaCrossSignals:
     """`sma_cross` with each SMA length computed once."""
 
@@ -107,21 +68,13 @@ class SmaCrossSignals:
         found = self._smas.get(window)
         if found is None:
             found = np.empty(self._close.shape[0])
-            compensated_sma(self._close, window, found)
+            compiled(compensated_sma)(self._close, window, found)
             self._smas[window] = found
         return found
 
     def decide(self, params: Any) -> Compact:
         p = params
-        flags = np.empty(self._close.shape[0], dtype=np.int8)
-        cross_flags(self.sma(p.fast), self.sma(p.slow), p.slow, p.allow_short, flags)
-        local = np.flatnonzero(flags & (ENTRY_LONG | ENTRY_SHORT))
-        distances = np.full((local.shape[0], 3), np.nan)
-        if p.sl_pct > 0.0:
-            distances[:, 0] = self._close[local] * p.sl_pct
-        if p.tp_pct > 0.0:
-            distances[:, 1] = self._close[local] * p.tp_pct
-        return Compact(flags, local, distances)
+        return Compact(*packed(self._close, self.sma(p.fast), self.sma(p.slow), p))
 
 
 class ViperSignals:

@@ -98,6 +98,9 @@ def parse_params(params_type: type[P], raw: Mapping[str, Any] | StrategyParams |
         raise ValidationError(f"{name}: {text}", field=name) from exc
 
 
+Packed = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 class Strategy(ABC, Generic[P]):
     """A declarative strategy: name, typed parameters, a batch `decide` and its live form."""
 
@@ -124,6 +127,12 @@ class Strategy(ABC, Generic[P]):
     @abstractmethod
     def incremental(self, params: P) -> IncrementalStrategy:
         """The candle-at-a-time form; yields exactly `decide`'s decisions on the same candles."""
+
+    def packed(self, bars: Bars, params: P) -> Packed | None:
+        """Optionally `decide` already packed for the engine, the same values computed
+        faster: (flags per bar as `viper.backtest.layout` bits, the entry bars, their
+        (stop, take-profit, trail) distances). None: the engine packs `decide` itself."""
+        return None
 
 
 def empty_decisions(n: int) -> Decisions:

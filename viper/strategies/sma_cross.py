@@ -16,10 +16,18 @@ from typing import Annotated
 import numpy as np
 from msgspec import Meta
 
+from viper.backtest.layout import ENTRY_LONG, ENTRY_SHORT, EXIT_LONG, EXIT_SHORT
 from viper.domain import Candle
 from viper.errors import ValidationError
 from viper.jit import compiled, kernel
-from viper.strategies.base import Bars, Decision, Decisions, Strategy, StrategyParams
+from viper.strategies.base import (
+    Bars,
+    Decision,
+    Decisions,
+    Packed,
+    Strategy,
+    StrategyParams,
+)
 
 _COUNT, _FAST_SUM, _SLOW_SUM, _LAST_SIGN, _FAST_ERR, _SLOW_ERR, _SLOT, _RING = range(8)
 
@@ -97,6 +105,60 @@ def _batch(close, fast, slow, allow_short, sl_pct, tp_pct, flags, stop, take):  
         take[i] = close[i] * tp_pct if tp_pct > 0.0 else np.nan
 
 
+@kernel()
+def compensated_sma(close, window, out):  # type: ignore[no-untyped-def]
+    """SMA of `window` closes by `sma_cross_step`'s compensated running sum (NaN before)."""
+    total, error = 0.0, 0.0
+    for i in range(close.shape[0]):
+        if i >= window:
+            x = -close[i - window]
+            t = total + x
+            error += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
+            total = t
+        x = close[i]
+        t = total + x
+        error += (total - t) + x if abs(total) >= abs(x) else (x - t) + total
+        total = t
+        out[i] = (total + error) / window if i + 1 >= window else np.nan
+
+
+@kernel()
+def cross_flags(fast, slow, slow_window, allow_short, flags):  # type: ignore[no-untyped-def]
+    """`sma_cross`'s decisions as packed flags; returns the number of entry bars."""
+    last, entries = 0, 0
+    for i in range(fast.shape[0]):
+        f = 0
+        if i + 1 >= slow_window:
+            a, b = fast[i], slow[i]
+            sign = 1 if a > b else (-1 if a < b else 0)
+            if sign != 0:
+                if last != 0 and sign != last:
+                    if sign == 1:
+                        f = ENTRY_LONG | EXIT_SHORT
+                    else:
+                        f = EXIT_LONG | (ENTRY_SHORT if allow_short else 0)
+                last = sign
+        flags[i] = f
+        if f & (ENTRY_LONG | ENTRY_SHORT):
+            entries += 1
+    return entries
+
+
+def packed(close: np.ndarray, fast: np.ndarray, slow: np.ndarray, p: SmaCrossParams) -> Packed:
+    """`decide` from the two SMAs, packed as the engine reads it: flags per bar, the entry
+    bars, their (stop, take-profit, trail) distances. The same values, without the seven
+    per-bar arrays."""
+    flags = np.empty(close.shape[0], dtype=np.int8)
+    compiled(cross_flags)(fast, slow, p.slow, p.allow_short, flags)
+    local = np.flatnonzero(flags & (ENTRY_LONG | ENTRY_SHORT))
+    distances = np.full((local.shape[0], 3), np.nan)
+    if p.sl_pct > 0.0:
+        distances[:, 0] = close[local] * p.sl_pct
+    if p.tp_pct > 0.0:
+        distances[:, 1] = close[local] * p.tp_pct
+    return flags, local, distances
+
+
 class SmaCross(Strategy[SmaCrossParams]):
     """Trade the crosses of two simple moving averages of the close."""
 
@@ -123,6 +185,15 @@ class SmaCross(Strategy[SmaCrossParams]):
             take_profit_distance=take,
             trail_distance=np.full(n, np.nan),
         )
+
+    def packed(self, bars: Bars, params: SmaCrossParams) -> Packed:
+        """`decide`, packed for the engine (see `packed`), from two compensated SMA passes."""
+        close = np.ascontiguousarray(bars.close, dtype=np.float64)
+        sma = compiled(compensated_sma)
+        fast, slow = np.empty(close.shape[0]), np.empty(close.shape[0])
+        sma(close, params.fast, fast)
+        sma(close, params.slow, slow)
+        return packed(close, fast, slow, params)
 
     def incremental(self, params: SmaCrossParams) -> SmaCrossLive:
         return SmaCrossLive(params)

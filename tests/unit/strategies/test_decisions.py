@@ -144,3 +144,28 @@ def test_carry_forward_fills_gaps_with_the_last_known_value() -> None:
     values = np.array([np.nan, 1.0, np.nan, np.nan, 2.0, np.nan])
 
     assert np.array_equal(carry_forward(values), [np.nan, 1, 1, 1, 2, 2], equal_nan=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 1_000),
+    fast=st.integers(2, 12),
+    slow=st.integers(13, 40),
+    allow_short=st.booleans(),
+    sl_pct=st.sampled_from([0.0, 0.01]),
+    tp_pct=st.sampled_from([0.0, 0.02]),
+)
+def test_sma_cross_packed_form_is_decide_packed(
+    seed: int, fast: int, slow: int, allow_short: bool, sl_pct: float, tp_pct: float
+) -> None:
+    strategy = get_strategy("sma_cross")
+    params = strategy.params(
+        {"fast": fast, "slow": slow, "allow_short": allow_short, "sl_pct": sl_pct, "tp_pct": tp_pct}
+    )
+    bars = walk_bars(600, seed)
+    packed = strategy.packed(bars, params)
+    assert packed is not None
+    reference = inputs.compact(strategy.decide(bars, params), (np.empty(0), np.empty(0)))
+    np.testing.assert_array_equal(packed[0], reference.flags)
+    np.testing.assert_array_equal(packed[1], reference.entry_bars)
+    np.testing.assert_array_equal(packed[2], reference.distances)
