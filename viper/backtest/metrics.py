@@ -126,10 +126,48 @@ def _finite(value: float) -> float | None:
 
 
 def iso(ms: np.ndarray) -> list[str]:
-    """Millisecond timestamps as ISO 8601 UTC strings (to the second)."""
-    seconds = ms.astype("datetime64[ms]").astype("datetime64[s]")
-    text: list[str] = np.datetime_as_string(seconds, timezone="UTC").tolist()
+    """Millisecond timestamps as ISO 8601 UTC strings to the second ("2024-01-02T03:04:05Z"),
+    as `np.datetime_as_string` writes them (years 0..9999), each distinct second formatted once
+    (a trade list repeats its times: one trade's exit bar is often the next one's entry)."""
+    seconds = np.floor_divide(np.asarray(ms, dtype=np.int64), 1000)
+    if seconds.shape[0] < 64:
+        return _iso_seconds(seconds).tolist()
+    distinct, where = np.unique(seconds, return_inverse=True)
+    text: list[str] = _iso_seconds(distinct).astype(object)[where].tolist()
     return text
+
+
+def _civil(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(year, month, day) of days since 1970-01-01 in the proleptic Gregorian calendar."""
+    z = days + 719_468
+    era = np.floor_divide(z, 146_097)
+    doe = z - era * 146_097  # day of the 400-year era, 0..146096
+    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153  # month counted from March
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    return yoe + era * 400 + (month <= 2), month, doy - (153 * mp + 2) // 5 + 1
+
+
+def _iso_seconds(seconds: np.ndarray) -> np.ndarray:
+    """ISO strings (a NumPy unicode array) of seconds since the epoch, written digit by digit."""
+    days = np.floor_divide(seconds, 86_400)
+    second_of_day = seconds - days * 86_400
+    year, month, day = _civil(days)
+    fields = (
+        (year, 4, 0),
+        (month, 2, 5),
+        (day, 2, 8),
+        (second_of_day // 3_600, 2, 11),
+        (second_of_day // 60 % 60, 2, 14),
+        (second_of_day % 60, 2, 17),
+    )
+    out = np.empty((seconds.shape[0], 20), dtype=np.uint8)
+    out[:] = np.frombuffer(b"0000-00-00T00:00:00Z", dtype=np.uint8)
+    for value, width, at in fields:
+        for k in range(width):
+            out[:, at + k] += (value // 10 ** (width - 1 - k) % 10).astype(np.uint8)
+    return out.view("S20").ravel().astype("U20")
 
 
 def net_pnl(trades: np.ndarray) -> np.ndarray:

@@ -64,11 +64,12 @@ def _trade_chunk(trades: np.ndarray, net: np.ndarray, symbols: list[str]) -> lis
     """Trade records as Structs (positional, in `Trade`'s field order)."""
     entry_ms = trades[:, T_ENTRY_TS].astype(np.int64)
     exit_ms = trades[:, T_EXIT_TS].astype(np.int64)
+    times = metrics.iso(np.concatenate([entry_ms, exit_ms]))  # shared times formatted once
     rows = zip(
         _names(trades[:, T_SYMBOL], symbols),
         _names((trades[:, T_SIDE] < 0).astype(np.int64), ("long", "short")),
-        metrics.iso(entry_ms),
-        metrics.iso(exit_ms),
+        times[: entry_ms.shape[0]],
+        times[entry_ms.shape[0] :],
         entry_ms.tolist(),
         exit_ms.tolist(),
         *(trades[:, c].tolist() for c in _PRICED),

@@ -8,10 +8,12 @@ import msgspec
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.unit.backtest.helpers import BTC_1H, HOUR, frame, random_walk, real, run
 from viper.backtest import BacktestResult, run_backtest
-from viper.backtest.metrics import curve, growth, return_ratios, trade_stats
+from viper.backtest.metrics import curve, growth, iso, return_ratios, trade_stats
 from viper.errors import DataError, ValidationError
 from viper.risk_rules import MarketSpec
 
@@ -143,3 +145,13 @@ def test_scripted_runs_report_rejections_and_exit_reasons() -> None:
     assert isinstance(
         pl.DataFrame([msgspec.structs.asdict(t) for t in result.trades]), pl.DataFrame
     )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    stamps=st.lists(st.integers(-62_135_596_800_000, 253_402_300_799_999), min_size=0, max_size=300)
+)
+def test_iso_times_are_numpys_to_the_second(stamps: list[int]) -> None:
+    ms = np.array(stamps + stamps[: len(stamps) // 2], dtype=np.int64)  # with repeats
+    seconds = ms.astype("datetime64[ms]").astype("datetime64[s]")
+    assert iso(ms) == np.datetime_as_string(seconds, timezone="UTC").tolist()
