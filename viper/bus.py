@@ -141,20 +141,20 @@ class Subscription:
             event = queue.popleft()
             if self._space:
                 self._wake_publishers()
-            await self._deliver(handler, event)
+            try:  # inline, not a helper coroutine: this is the hot path of every event
+                await handler(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._failed(event)
+            else:
+                self.delivered += 1
 
-    async def _deliver(self, handler: Handler, event: BaseEvent) -> None:
-        try:
-            await handler(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.failed += 1
-            logger.opt(exception=True).error(
-                "subscriber {} failed on {}", self.name, type(event).__name__
-            )
-        else:
-            self.delivered += 1
+    def _failed(self, event: BaseEvent) -> None:
+        self.failed += 1
+        logger.opt(exception=True).error(
+            "subscriber {} failed on {}", self.name, type(event).__name__
+        )
 
     async def catch_up(self) -> int:
         """Handle every event queued so far, in order, in the caller's task; returns how many.
@@ -169,7 +169,14 @@ class Subscription:
             event = queue.popleft()
             if self._space:
                 self._wake_publishers()
-            await self._deliver(self.handler, event)
+            try:
+                await self.handler(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._failed(event)
+            else:
+                self.delivered += 1
             handled += 1
         return handled
 
