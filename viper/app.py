@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TextIO
 
 import msgspec
-import psutil
 from loguru import logger
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -42,7 +41,13 @@ from viper.config import MODULE_NAMES, Config, secret_values, section_of, to_dic
 from viper.errors import ConfigError
 from viper.http import EXCEPTION_HANDLERS, BindModule, RequestContext, RootMount, json_response
 from viper.logs import Redactor
-from viper.metrics import BreakerMetrics, HttpMetrics, ModuleStateCollector, new_registry
+from viper.metrics import (
+    BreakerMetrics,
+    HttpMetrics,
+    ModuleStateCollector,
+    new_registry,
+    rss_bytes,
+)
 from viper.modules.base import Health, Module, ModuleContext, Services
 from viper.modules.registry import LEGACY_PORTS, build_modules
 from viper.openapi import build_openapi
@@ -150,7 +155,6 @@ class ViperApp:
         self.metrics.register(ModuleStateCollector(lambda: dict(self.runner.states)))
         self.started_monotonic: float | None = None
         self._running = False
-        self._process = psutil.Process()
         # Set when the process starts stopping: open event streams end instead of holding it up.
         self.closing = asyncio.Event()
         self.http = self.build_http(self.routes())
@@ -256,7 +260,7 @@ class ViperApp:
             version=__version__,
             uptime_seconds=round(uptime, 3),
             pid=os.getpid(),
-            rss_bytes=self._process.memory_info().rss,
+            rss_bytes=rss_bytes(),
             modules={s.name: s for s in statuses},
         )
         return report, code

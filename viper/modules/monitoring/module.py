@@ -10,10 +10,8 @@ and `ExchangeCallObserver`. Everything else is read at scrape time.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Sequence
 
-import psutil
 from prometheus_client import Histogram
 from starlette.routing import BaseRoute
 
@@ -27,7 +25,7 @@ from viper.events import (
     OrderUpdated,
     PositionChanged,
 )
-from viper.metrics import LATENCY_BUCKETS
+from viper.metrics import LATENCY_BUCKETS, rss_bytes
 from viper.modules.base import Health, ModuleContext, Services
 from viper.modules.monitoring import figures
 from viper.modules.monitoring.collector import MonitoringCollector
@@ -214,4 +212,4 @@ class MonitoringModule:
 
 def process_rss() -> int:
     """Resident memory of this process, bytes."""
-    return int(psutil.Process(os.getpid()).memory_info().rss)
+    return rss_bytes()

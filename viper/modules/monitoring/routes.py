@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 
 from viper import __version__
 from viper.http import ApiRoute, json_response, module_of
+from viper.metrics import rss_bytes
 from viper.modules.base import Health
 from viper.protocols import MetricsSummary
 from viper.runner import ModuleStatus
@@ -72,7 +73,7 @@ async def health(request: Request) -> Response:
         version=__version__,
         uptime_seconds=round(time.time() - process.create_time(), 3),
         pid=process.pid,
-        rss_bytes=process.memory_info().rss,
+        rss_bytes=rss_bytes(),
         modules={s.name: s for s in statuses},
     )
     return json_response(report, status_code=code)
