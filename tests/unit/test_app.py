@@ -254,3 +254,13 @@ async def test_legacy_apps_serve_each_module_at_its_seed_port_root(tmp_path: Pat
             assert response.json()["field"] == "symbols"
             assert (await http.get("/health")).json()["module"] == "backtester"
             assert (await http.get("/risk")).status_code == 404
+
+
+def test_rss_bytes_reads_the_resident_memory_psutil_reports() -> None:
+    import psutil
+
+    from viper.metrics import rss_bytes
+
+    ours, theirs = rss_bytes(), psutil.Process().memory_info().rss
+    assert abs(ours - theirs) <= 0.05 * theirs
+    assert rss_bytes() > 0  # the open file is read again from the start
