@@ -13,14 +13,69 @@ import contextlib
 import os
 import struct
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
+
+import msgspec
 
 import viper
+from viper.errors import ViperError
 
 M = TypeVar("M")
+P = TypeVar("P")
 HEADER = struct.Struct(">I")  # each message: its length, then its bytes
+_ENCODER = msgspec.msgpack.Encoder()
+
+
+# --- the child's side ---------------------------------------------------------------------
+
+
+class Failed(msgspec.Struct, frozen=True, tag=True, kw_only=True):
+    """The child's job failed; `code` and `field` as a ViperError has them."""
+
+    code: str
+    detail: str
+    field: str | None = None
+
+
+def failure(exc: Exception) -> Failed:
+    """The `Failed` message of an error; an unexpected one's traceback goes to stderr."""
+    if isinstance(exc, ViperError):
+        return Failed(code=exc.code, detail=exc.detail, field=exc.field)
+    traceback.print_exception(exc, file=sys.stderr)
+    return Failed(code="internal", detail=f"{type(exc).__name__}: {exc}")
+
+
+def encode(value: Any) -> bytes:
+    """A payload as the child reads it from stdin (msgpack)."""
+    return _ENCODER.encode(value)
+
+
+def frame(message: Any) -> bytes:
+    """One message as it travels: length, then msgpack."""
+    body = _ENCODER.encode(message)
+    return HEADER.pack(len(body)) + body
+
+
+def serve(payload_type: type[P], run: Callable[[P, Callable[[Any], None]], Any]) -> None:
+    """A child's main: decode the payload from stdin, `run(payload, send)`, and write every
+    message (those `send` gets, then the one `run` returns) to the original stdout."""
+    channel: BinaryIO = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print must not corrupt the message stream
+
+    def send(message: Any) -> None:
+        channel.write(frame(message))
+        channel.flush()
+
+    try:
+        send(run(msgspec.msgpack.decode(sys.stdin.buffer.read(), type=payload_type), send))
+    finally:
+        channel.close()
+
+
+# --- the parent's side --------------------------------------------------------------------
 
 
 def child_env() -> dict[str, str]:

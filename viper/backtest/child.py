@@ -9,18 +9,13 @@ as the stored blob (compressed JSON, trades included) plus a `head` without trad
 
 from __future__ import annotations
 
-import os
-import sys
-import traceback
 from collections.abc import Callable
-from typing import BinaryIO
 
 import msgspec
 
 from viper.backtest.metrics import BacktestResult
 from viper.backtest.runs import BacktestSpec, Sizing, execute
-from viper.child_process import HEADER
-from viper.errors import ViperError
+from viper.child_process import Failed, encode, failure, serve
 from viper.store.backtests import compress
 
 
@@ -40,28 +35,13 @@ class Finished(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     blob: bytes
 
 
-class Failed(msgspec.Struct, frozen=True, tag=True, kw_only=True):
-    """The job failed; `code` and `field` as a ViperError has them."""
-
-    code: str
-    detail: str
-    field: str | None = None
-
-
 Message = Progress | Finished | Failed
 _DECODER = msgspec.msgpack.Decoder(Message)
-_ENCODER = msgspec.msgpack.Encoder()
 
 
 def encode_spec(spec: BacktestSpec) -> bytes:
     """What the child reads from stdin."""
-    return _ENCODER.encode(spec)
-
-
-def frame(message: Message) -> bytes:
-    """One message as it travels: length, then msgpack."""
-    body = _ENCODER.encode(message)
-    return HEADER.pack(len(body)) + body
+    return encode(spec)
 
 
 def decode_message(body: bytes) -> Message:
@@ -73,11 +53,8 @@ def run_spec(spec: BacktestSpec, send: Callable[[Message], None]) -> Message:
     """Execute `spec`, sending progress through `send`; returns the final message (not sent)."""
     try:
         outcome = execute(spec, lambda fraction: send(Progress(fraction)))
-    except ViperError as exc:
-        return Failed(code=exc.code, detail=exc.detail, field=exc.field)
-    except Exception as exc:  # reported to the parent; the traceback goes to stderr
-        traceback.print_exc(file=sys.stderr)
-        return Failed(code="internal", detail=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # reported to the parent
+        return failure(exc)
     result = outcome.result
     return Finished(
         head=msgspec.structs.replace(result, trades=[]),
@@ -90,18 +67,7 @@ def run_spec(spec: BacktestSpec, send: Callable[[Message], None]) -> Message:
 
 def main() -> None:
     """Read the spec from stdin, run it, write the messages to the original stdout."""
-    channel: BinaryIO = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print must not corrupt the message stream
-
-    def send(message: Message) -> None:
-        channel.write(frame(message))
-        channel.flush()
-
-    try:
-        spec = msgspec.msgpack.decode(sys.stdin.buffer.read(), type=BacktestSpec)
-        send(run_spec(spec, send))
-    finally:
-        channel.close()
+    serve(BacktestSpec, run_spec)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,12 @@ original stdout, each a 4-byte big-endian length and a msgpack `Message`: any nu
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-import traceback
 from collections.abc import Callable
-from typing import BinaryIO
 
 import msgspec
 
-from viper.child_process import HEADER
-from viper.errors import ViperError
+from viper.child_process import Failed, encode, failure, serve
 from viper.optimizer.work import Task, TaskResult, run_task
 
 PROGRESS_EVERY_SECONDS = 0.2
@@ -36,28 +31,13 @@ class Finished(msgspec.Struct, frozen=True, tag=True, kw_only=True):
     seconds: float
 
 
-class Failed(msgspec.Struct, frozen=True, tag=True, kw_only=True):
-    """The task failed; `code` and `field` as a ViperError has them."""
-
-    code: str
-    detail: str
-    field: str | None = None
-
-
 Message = Progress | Finished | Failed
 _DECODER = msgspec.msgpack.Decoder(Message)
-_ENCODER = msgspec.msgpack.Encoder()
 
 
 def encode_task(task: Task) -> bytes:
     """What the child reads from stdin."""
-    return _ENCODER.encode(task)
-
-
-def frame(message: Message) -> bytes:
-    """One message as it travels: length, then msgpack."""
-    body = _ENCODER.encode(message)
-    return HEADER.pack(len(body)) + body
+    return encode(task)
 
 
 def decode_message(body: bytes) -> Message:
@@ -78,28 +58,14 @@ def run(task: Task, send: Callable[[Message], None]) -> Message:
 
     try:
         result = run_task(task, progress)
-    except ViperError as exc:
-        return Failed(code=exc.code, detail=exc.detail, field=exc.field)
-    except Exception as exc:  # reported to the parent; the traceback goes to stderr
-        traceback.print_exc(file=sys.stderr)
-        return Failed(code="internal", detail=f"{type(exc).__name__}: {exc}")
+    except Exception as exc:  # reported to the parent
+        return failure(exc)
     return Finished(result=result, seconds=time.perf_counter() - started)
 
 
 def main() -> None:
     """Read the task from stdin, run it, write the messages to the original stdout."""
-    channel: BinaryIO = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # a stray print must not corrupt the message stream
-
-    def send(message: Message) -> None:
-        channel.write(frame(message))
-        channel.flush()
-
-    try:
-        task = msgspec.msgpack.decode(sys.stdin.buffer.read(), type=Task)
-        send(run(task, send))
-    finally:
-        channel.close()
+    serve(Task, run)
 
 
 if __name__ == "__main__":
