@@ -39,7 +39,7 @@ from viper.protocols import Exchange
 
 STOP_WAIT_SECONDS = 1.0
 # Requests and reports in flight at once (their journal writes share commits); more wait.
-IN_FLIGHT = 256
+MAX_IN_FLIGHT = 256
 # Start waits this long for the first recovery pass (it goes on in the background after).
 START_WAIT_SECONDS = 5.0
 
@@ -64,7 +64,7 @@ class OrderModule:
         self._tasks: set[asyncio.Task[Any]] = set()
         # One symbol's requests and reports are journaled in arrival order; symbols in parallel.
         self._symbols = KeyedLocks()
-        self._slots = asyncio.Semaphore(IN_FLIGHT)
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -108,7 +108,7 @@ class OrderModule:
             logger.opt(exception=task.exception()).error("task {} failed", task.get_name())
 
     async def _in_flight(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        """Run `coro` in a task of its own, at most IN_FLIGHT at once (then this subscriber's
+        """Run `coro` in a task of its own, at most MAX_IN_FLIGHT at once (then this subscriber's
         queue fills and publishers wait: back-pressure). Concurrent journal writes share
         commits (`viper.store.sqlite`)."""
         await self._slots.acquire()
