@@ -15,7 +15,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, InvalidStateError
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,7 +24,7 @@ T = TypeVar("T")
 MAX_BATCH = 256  # callers committed by one fsync at most
 CHECKPOINT_SECONDS = 0.5  # the WAL is copied into the database file at most this often
 WAL_LIMIT_BYTES = 64 * 2**20  # a WAL file larger than this is truncated once reset
-_Work = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
+_Work = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]"]
 
 
 def _in_savepoint(
@@ -52,12 +51,28 @@ def _alone(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) ->
         return False, exc
 
 
-def _answer(future: Future[Any], ok: bool, value: Any) -> None:
-    with contextlib.suppress(InvalidStateError):  # the caller gave up waiting
+Answer = tuple["asyncio.Future[Any]", bool, Any]
+
+
+def _deliver(answers: list[Answer]) -> None:
+    """On the event loop: hand each caller its result, in commit order."""
+    for future, ok, value in answers:
+        if future.done():  # the caller gave up waiting
+            continue
         if ok:
             future.set_result(value)
         else:
             future.set_exception(value)
+
+
+def _answer_all(answers: list[Answer]) -> None:
+    """From the writer thread: one wake-up of each caller's loop per batch, not per caller."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+    for answer in answers:
+        by_loop.setdefault(answer[0].get_loop(), []).append(answer)
+    for loop, delivered in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+            loop.call_soon_threadsafe(_deliver, delivered)
 
 
 def _commit_batch(conn: sqlite3.Connection, batch: list[_Work]) -> None:
@@ -73,11 +88,11 @@ def _commit_batch(conn: sqlite3.Connection, batch: list[_Work]) -> None:
     except sqlite3.Error as exc:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
-        for _, future in batch:
-            _answer(future, False, exc)
+        _answer_all([(future, False, exc) for _, future in batch])
         return
-    for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-        _answer(future, ok, value)
+    _answer_all(
+        [(future, ok, value) for (_, future), (ok, value) in zip(batch, outcomes, strict=True)]
+    )
 
 
 def _serve(
@@ -191,12 +206,18 @@ class Database:
             conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
         return conn
 
-    async def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def enqueue(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue `fn` as a transaction now and return what will hold its result once its
+        commit is durable. Work is committed in the order it was queued, so a caller that
+        must keep an order among its writes queues them in that order without waiting."""
         if self._conn is None:
             raise ConflictError("the database is not open")
-        future: Future[T] = Future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put((fn, future))
-        return await asyncio.wrap_future(future)
+        return future
+
+    async def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self.enqueue(fn)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement; returns its rows (empty for writes)."""

@@ -177,7 +177,7 @@ class ExchangeModule:
             case CandleClosed(symbol=symbol, timeframe=timeframe, candle=candle, ts_ms=ts_ms):
                 await paper.on_candle(symbol, timeframe, candle, ts_ms)
 
-    async def _report_paper(self, ts_ms: int, order: ExchangeOrder, fill: Fill | None) -> None:
+    def _report_paper(self, ts_ms: int, order: ExchangeOrder, fill: Fill | None) -> None:
         self._outbox.put_nowait(
             ExecutionReported(ts_ms=ts_ms, exchange="paper", order=order, fill=fill)
         )

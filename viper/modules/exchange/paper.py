@@ -1,7 +1,8 @@
 """The paper exchange: the matching engine behind the `Exchange` protocol, persisted in SQLite.
 
-Each command and each market event runs under one lock, is committed in one transaction, and
-only then reported through `report` (the module publishes those as `ExecutionReported`).
+Each command and each market event is one engine step, made under one lock and committed in
+one transaction (steps made back to back share a commit), and only then reported through
+`report` (the module publishes those as `ExecutionReported`), in the order they were made.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
+from typing import TypeVar
 
 from viper.domain import (
     Balance,
@@ -25,10 +27,12 @@ from viper.modules.exchange.paper_store import PaperStore
 from viper.modules.exchange.state import FundingPayment, NewOrder, PaperSettings
 from viper.store.sqlite import Database
 
-Report = Callable[[int, ExchangeOrder, Fill | None], Awaitable[None]]
+T = TypeVar("T")
+# Called on the event loop once the step that made the report is durable.
+Report = Callable[[int, ExchangeOrder, Fill | None], None]
 
 
-async def _ignore(ts_ms: int, order: ExchangeOrder, fill: Fill | None) -> None:
+def _ignore(ts_ms: int, order: ExchangeOrder, fill: Fill | None) -> None:
     return None
 
 
@@ -73,19 +77,46 @@ class PaperExchange:
 
     async def _commit(self) -> None:
         """Persist the engine's pending step, then report its order changes."""
-        step = self.engine.take_step()
-        await self.store.save(step)
-        for order, fill in step.reports:
-            await self._report(self.engine.now_ms, order, fill)
+        await self._step(None)
 
-    async def _run(self, action: Callable[[], object]) -> None:
+    def _step(self, error: Exception | None) -> asyncio.Future[None]:
+        """Queue the engine's pending step for the database (call under the lock). Once it is
+        durable its reports are made and the returned future is done (with `error`, if the
+        command failed). Steps commit, and so report, in the order they were made; a caller
+        that stops waiting loses nothing."""
+        step, now_ms = self.engine.take_step(), self.engine.now_ms
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def finish(saved: asyncio.Future[None]) -> None:
+            failed = saved.exception()
+            if failed is None:
+                for order, fill in step.reports:
+                    self._report(now_ms, order, fill)
+            if not done.done():
+                outcome = failed or error
+                if outcome is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(outcome)
+
+        self.store.queue_save(step).add_done_callback(finish)
+        return done
+
+    async def _run(self, action: Callable[[], T]) -> T:
+        """Apply `action` to the engine under the lock; return once its step is durable and
+        reported. The lock covers only the in-memory step, so steps queue their writes back
+        to back and share commits."""
         async with self._lock:
             try:
-                action()
-            finally:
-                # A refused command may still have changed nothing; a partial one is committed
-                # as it stands, so memory and the database never disagree.
-                await self._commit()
+                result = action()
+            except Exception as exc:
+                # A refused command may still have changed something; a partial one is
+                # committed as it stands, so memory and the database never disagree.
+                finishing = self._step(exc)
+            else:
+                finishing = self._step(None)
+        await finishing
+        return result
 
     # --- market data ---------------------------------------------------------------------
 
@@ -127,12 +158,11 @@ class PaperExchange:
             post_only=post_only,
         )
         await self.before_order()
-        await self._run(lambda: self.engine.place(new))
-        return self._order(client_order_id)
+        # the order as this step left it: later steps may change it before this one is durable
+        return await self._run(lambda: self.engine.place(new).view())
 
     async def cancel_order(self, client_order_id: str, symbol: str) -> ExchangeOrder:
-        await self._run(lambda: self.engine.cancel(client_order_id))
-        return self._order(client_order_id)
+        return await self._run(lambda: self.engine.cancel(client_order_id).view())
 
     async def fetch_order(self, client_order_id: str, symbol: str) -> ExchangeOrder | None:
         order = self.engine.order(client_order_id)
@@ -166,9 +196,3 @@ class PaperExchange:
 
     async def funding(self) -> list[FundingPayment]:
         return await self.store.funding()
-
-    def _order(self, client_order_id: str) -> ExchangeOrder:
-        order = self.engine.order(client_order_id)
-        if order is None:  # place() and cancel() raise before this can happen
-            raise LookupError(client_order_id)
-        return order.view()

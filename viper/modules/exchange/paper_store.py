@@ -6,6 +6,7 @@ transaction, so a restart resumes exactly where the last committed step left off
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -110,7 +111,12 @@ class PaperStore:
         return _rows(rows, FundingPayment)
 
     async def save(self, step: Step) -> None:
-        """Write one step in one transaction (encoded here, before the worker thread runs)."""
+        """Write one step in one transaction; returns once it is durable."""
+        await self.queue_save(step)
+
+    def queue_save(self, step: Step) -> asyncio.Future[None]:
+        """Queue one step's transaction now (encoded here, before the worker thread runs);
+        the future is done once it is durable. Steps queued in turn commit in turn."""
         account = _encode(step.account)
         orders = [(o.client_order_id, o.seq, o.symbol, o.status, _encode(o)) for o in step.orders]
         positions = [(s, _encode(p) if p is not None else None) for s, p in step.positions.items()]
@@ -127,4 +133,4 @@ class PaperStore:
             conn.executemany(INSERT_FILL, fills)
             conn.executemany(INSERT_FUNDING, funding)
 
-        await self.db.transaction(write)
+        return self.db.enqueue(write)

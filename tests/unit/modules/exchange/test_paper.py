@@ -3,6 +3,8 @@ split by a restart ends where an uninterrupted one does, with the same reports."
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 import msgspec
 import pytest
 
+import viper.store.sqlite as sqlite_store
 from tests.unit.modules.exchange.stubs import BTC, ETH, HOUR, MINUTE, T0, D
 from viper.domain import Candle, ExchangeOrder, Fill
 from viper.errors import InsufficientFundsError
@@ -80,7 +83,7 @@ async def state_of(paper: PaperExchange) -> dict[str, Any]:
 
 
 def recorder(reports: Reports) -> Any:
-    async def report(ts: int, order: ExchangeOrder, fill: Fill | None) -> None:
+    def report(ts: int, order: ExchangeOrder, fill: Fill | None) -> None:
         reports.append((ts, order, fill))
 
     return report
@@ -132,11 +135,12 @@ async def test_a_restart_mid_run_ends_where_an_uninterrupted_run_does(tmp_path: 
 async def test_reports_are_made_after_the_commit_in_market_time(db: Database) -> None:
     reports: Reports = []
     seen: list[int] = []
+    reader = sqlite3.connect(db.path)  # another connection sees only what is committed
 
-    async def report(ts: int, order: ExchangeOrder, fill: Fill | None) -> None:
-        rows = await db.execute(
+    def report(ts: int, order: ExchangeOrder, fill: Fill | None) -> None:
+        rows = reader.execute(
             "SELECT status FROM paper_orders WHERE client_order_id = ?", (order.client_order_id,)
-        )
+        ).fetchall()
         seen.append(len(rows))
         reports.append((ts, order, fill))
 
@@ -145,10 +149,48 @@ async def test_reports_are_made_after_the_commit_in_market_time(db: Database) ->
     await paper.create_order(
         client_order_id="m", symbol=BTC, side="buy", type="market", amount=D("0.010")
     )
+    reader.close()
 
     assert seen == [1]  # filled on arrival: one report, made once the order is stored
     assert [ts for ts, _, _ in reports] == [T0 + 5 * MINUTE]
     assert reports[-1][2] is not None and reports[-1][2].ts_ms == T0 + 5 * MINUTE
+
+
+async def test_steps_made_back_to_back_share_commits_and_report_in_order(db: Database) -> None:
+    reports: Reports = []
+    paper = await PaperExchange.open(db, SETTINGS, recorder(reports))
+    await paper.on_ticker(BTC, 60000.0, None, None, T0)
+    commits = 0
+    commit_batch = sqlite_store._commit_batch
+
+    def counting(conn: sqlite3.Connection, batch: list[Any]) -> None:
+        nonlocal commits
+        commits += 1
+        commit_batch(conn, batch)
+
+    sqlite_store._commit_batch = counting  # type: ignore[assignment]
+    try:
+        placed = await asyncio.gather(
+            *(
+                paper.create_order(
+                    client_order_id=f"o{n}",
+                    symbol=BTC,
+                    side="buy",
+                    type="market",
+                    amount=D("0.001"),
+                )
+                for n in range(20)
+            )
+        )
+    finally:
+        sqlite_store._commit_batch = commit_batch  # type: ignore[assignment]
+
+    assert [o.client_order_id for o in placed] == [f"o{n}" for n in range(20)]
+    assert all(o.status == "closed" for o in placed)  # each as its own step left it
+    assert [order.client_order_id for _, order, _ in reports] == [f"o{n}" for n in range(20)]
+    assert commits < 20  # steps queued while a commit was on disk shared the next one
+    rows = await db.execute("SELECT count(*) FROM paper_fills")
+    assert rows[0][0] == 20
 
 
 async def test_a_refused_order_leaves_no_trace(db: Database) -> None:
