@@ -7,9 +7,9 @@ not JSON, 422 naming the field when it does not fit), the handler calls one func
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Literal, TypeVar
@@ -183,7 +183,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        rid = incoming if incoming and _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if incoming and _SAFE_ID.match(incoming) else os.urandom(16).hex()
         token = request_id_var.set(rid)
         status = 500
         started = time.perf_counter()

@@ -149,7 +149,7 @@ class MonitoringModule:
             status="ok",
             checks={
                 "trades": self.trades.total,
-                "orders_tracked": sum(self.orders.counts().values()),
+                "orders_tracked": self.orders.tracked,
             },
         )
 

@@ -32,6 +32,11 @@ class OrderStates:
         if len(self._live) > self._max_live:
             del self._live[next(iter(self._live))]
 
+    @property
+    def tracked(self) -> int:
+        """Orders counted, in every state."""
+        return len(self._live) + sum(self._final.values())
+
     def counts(self) -> dict[str, int]:
         """State -> orders; states never seen are left out."""
         counts: Counter[str] = Counter(self._live.values())

@@ -181,16 +181,16 @@ class RiskModule:
         manager = self.manager_or_none
         if manager is None:
             return Health(status="down", detail="not started")
-        status = manager.status()
+        kill = manager.kill  # not the whole status: /health is polled often
         checks = {
-            "halted": status.halted,
-            "daily_blocked": status.daily_blocked,
+            "halted": kill.halted,
+            "daily_blocked": manager.day.blocked,
             "account_loaded": manager.account.loaded,
             "approved": manager.approved,
             "refused": sum(manager.refused.values()),
         }
-        if status.halted:
-            return Health(status="degraded", detail=f"halted: {status.halt_reason}", checks=checks)
+        if kill.halted:
+            return Health(status="degraded", detail=f"halted: {kill.reason}", checks=checks)
         return Health(status="ok", checks=checks)
 
     # --- what the routes and other modules ask --------------------------------------------

@@ -46,6 +46,7 @@ class WebModule:
         self._feeds: set[DashboardFeed] = set()
         self._feed_ids = itertools.count(1)
         self._lost_closed = 0  # events missed by feeds already closed
+        self._vendored = False  # the chart library was found (it stays: checked until then)
 
     @property
     def routes(self) -> Sequence[BaseRoute]:
@@ -57,7 +58,7 @@ class WebModule:
         self._candles_sub = ctx.bus.subscribe(
             CandleClosed, self._on_candle, name="web.candles", overflow="drop_oldest"
         )
-        if not (self.static / VENDOR_FILE).is_file():
+        if not self.vendored:
             ctx.logger.warning(
                 "the dashboard's chart library is missing ({}): run `make` to vendor it",
                 VENDOR_FILE,
@@ -77,10 +78,17 @@ class WebModule:
 
     def health(self) -> Health:
         checks = {"clients": len(self._feeds), "lost": self.lost}
-        if not (self.static / VENDOR_FILE).is_file():
+        if not self.vendored:
             detail = f"chart library missing: static/{VENDOR_FILE}; run `make` to vendor it"
             return Health(status="degraded", detail=detail, checks=checks)
         return Health(status="ok", checks=checks)
+
+    @property
+    def vendored(self) -> bool:
+        """The chart library is in the package (looked for on disk until it is found)."""
+        if not self._vendored:
+            self._vendored = (self.static / VENDOR_FILE).is_file()
+        return self._vendored
 
     @property
     def lost(self) -> int:

@@ -71,6 +71,7 @@ def test_orders_count_where_they_are_now_and_final_states_accumulate() -> None:
     orders.on_order(order("b", "rejected"))
     orders.on_order(order("c", "submitted"))
     assert orders.counts() == {"filled": 1, "rejected": 1, "submitted": 1}
+    assert orders.tracked == sum(orders.counts().values()) == 3
 
 
 def test_live_orders_are_bounded() -> None:

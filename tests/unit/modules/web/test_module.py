@@ -69,6 +69,8 @@ async def test_health_is_degraded_naming_the_missing_chart_library(
 
     assert health.status == "degraded"
     assert VENDOR_FILE in health.detail and "make" in health.detail
+    (web.static / VENDOR_FILE).write_text("export const version = () => 'late';")
+    assert web.health().status == "ok"  # vendored while running: no restart needed
     await web.stop()
 
 
