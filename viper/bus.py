@@ -24,6 +24,8 @@ from viper.events import BaseEvent
 E = TypeVar("E", bound=BaseEvent)
 Handler = Callable[[E], Awaitable[None]]
 Overflow = Literal["block", "drop_oldest"]
+# What a subscription takes: one event class, or several (delivered in publish order together)
+EventTypes = type[E] | tuple[type[E], ...]
 
 
 class EventBus(Protocol):
@@ -31,14 +33,15 @@ class EventBus(Protocol):
 
     def subscribe(
         self,
-        event_type: type[E],
+        event_type: EventTypes[E],
         handler: Handler[E],
         *,
         name: str,
         maxsize: int | None = None,
         overflow: Overflow = "block",
     ) -> Subscription:
-        """Deliver every published `event_type` (and subclasses) to `handler`."""
+        """Deliver every published `event_type` (and subclasses; or any of a tuple of
+        classes, on one queue in publish order) to `handler`."""
         ...
 
     async def publish(self, event: BaseEvent) -> None:
@@ -68,7 +71,7 @@ class Subscription:
     def __init__(
         self,
         name: str,
-        event_type: type[BaseEvent],
+        event_type: EventTypes[BaseEvent],
         handler: Handler,
         maxsize: int,
         overflow: Overflow,
@@ -88,6 +91,12 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self._space: list[asyncio.Future[None]] = []
         self._closing = False
+
+    @property
+    def event_name(self) -> str:
+        """The subscribed class's name (names joined by ' | ' for several)."""
+        kinds = self.event_type if isinstance(self.event_type, tuple) else (self.event_type,)
+        return " | ".join(kind.__name__ for kind in kinds)
 
     @property
     def depth(self) -> int:
@@ -209,7 +218,7 @@ class InMemoryBus:
 
     def subscribe(
         self,
-        event_type: type[E],
+        event_type: EventTypes[E],
         handler: Handler[E],
         *,
         name: str,
@@ -291,7 +300,7 @@ class InMemoryBus:
             "subscriptions": [
                 {
                     "name": s.name,
-                    "event": s.event_type.__name__,
+                    "event": s.event_name,
                     "depth": s.depth,
                     "delivered": s.delivered,
                     "failed": s.failed,

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from tests.stubs import candle_closed, ticker
 from viper.bus import BusCollector, InMemoryBus
 from viper.errors import ConflictError
-from viper.events import BaseEvent, CandleClosed, Ticker
+from viper.events import BaseEvent, CandleClosed, Ticker, TradeRejected
 
 
 async def test_delivers_by_event_class_in_publish_order() -> None:
@@ -52,6 +52,35 @@ async def test_subscribing_to_the_base_class_receives_every_event() -> None:
     await bus.publish(candle_closed())
     await bus.stop()
     assert seen == ["Ticker", "CandleClosed"]
+
+
+async def test_a_subscription_to_several_classes_gets_only_those_in_publish_order() -> None:
+    bus = InMemoryBus()
+    seen: list[str] = []
+
+    async def market(event: BaseEvent) -> None:
+        seen.append(type(event).__name__)
+
+    sub = bus.subscribe((Ticker, CandleClosed), market, name="market")
+    await bus.start()
+    await bus.publish(ticker())
+    await bus.publish(TradeRejected(ts_ms=1, intent_id="i", symbol="BTC/USDT:USDT", reason="r"))
+    await bus.publish(candle_closed())
+    await bus.publish(ticker())
+    await bus.stop()
+    assert seen == ["Ticker", "CandleClosed", "Ticker"]
+    assert sub.delivered == 3
+    assert bus.stats()["subscriptions"] == [  # type: ignore[comparison-overlap]
+        {
+            "name": "market",
+            "event": "Ticker | CandleClosed",
+            "depth": 0,
+            "delivered": 3,
+            "failed": 0,
+            "dropped": 0,
+            "overflow": "block",
+        }
+    ]
 
 
 async def test_failing_handler_is_counted_and_never_reaches_publisher_or_peers() -> None:

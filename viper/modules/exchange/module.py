@@ -95,7 +95,9 @@ class ExchangeModule:
         )
         self.paper = await PaperExchange.open(ctx.store, settings, self._report_paper)
         # One subscription for both kinds keeps them in publish order: a deterministic replay.
-        self._subscription = ctx.bus.subscribe(BaseEvent, self._on_event, name="exchange.paper")
+        self._subscription = ctx.bus.subscribe(
+            (Ticker, CandleClosed), self._on_event, name="exchange.paper"
+        )
         self.paper.before_order = self._subscription.catch_up
 
     async def _start_live(self, ctx: ModuleContext, config: ExchangeConfig) -> None:

@@ -117,7 +117,8 @@ class RiskModule:
     def _subscribe(self, bus: EventBus) -> None:
         # One subscription for every input keeps them in publish order: a fill's position is
         # held before its order ends, and an intent sees every fill published before it.
-        self._subs = [bus.subscribe(BaseEvent, self._on_event, name="risk.events")]
+        inputs = (TradeIntent, PositionChanged, OrderFilled, OrderUpdated, Ticker, CandleClosed)
+        self._subs = [bus.subscribe(inputs, self._on_event, name="risk.events")]
 
     async def _on_event(self, event: BaseEvent) -> None:
         manager = self.manager
