@@ -39,7 +39,14 @@ from viper.bus import BusCollector, InMemoryBus
 from viper.clock import Clock, LiveClock
 from viper.config import MODULE_NAMES, Config, secret_values, section_of, to_dict
 from viper.errors import ConfigError
-from viper.http import EXCEPTION_HANDLERS, BindModule, RequestContext, RootMount, json_response
+from viper.http import (
+    EXCEPTION_HANDLERS,
+    BindModule,
+    RequestContext,
+    RootMount,
+    encode,
+    json_response,
+)
 from viper.logs import Redactor
 from viper.metrics import (
     BreakerMetrics,
@@ -155,6 +162,8 @@ class ViperApp:
         self.metrics.register(ModuleStateCollector(lambda: dict(self.runner.states)))
         self.started_monotonic: float | None = None
         self._running = False
+        # The last /health answer: (built at, module transitions then, JSON body, status code)
+        self._health_snapshot: tuple[float, int, bytes, int] | None = None
         # Set when the process starts stopping: open event streams end instead of holding it up.
         self.closing = asyncio.Event()
         self.http = self.build_http(self.routes())
@@ -269,8 +278,24 @@ class ViperApp:
 
     async def _health(self, request: Request) -> Response:
         """Process and per-module health; 503 while any enabled module is not running."""
+        body, code = self.health_body()
+        return Response(body, status_code=code, media_type="application/json")
+
+    def health_body(self) -> tuple[bytes, int]:
+        """The /health JSON and status, from a snapshot at most `health_max_age_seconds` old
+        and taken since the last module state change (probes and balancers poll it often)."""
+        now = time.monotonic()
+        snapshot = self._health_snapshot
+        if (
+            snapshot is not None
+            and now - snapshot[0] < self.config.server.health_max_age_seconds
+            and snapshot[1] == self.runner.transitions
+        ):
+            return snapshot[2], snapshot[3]
         report, code = self.health_report()
-        return json_response(report, status_code=code)
+        body = encode(report)
+        self._health_snapshot = (now, self.runner.transitions, body, code)
+        return body, code
 
     async def _metrics(self, request: Request) -> Response:
         """Prometheus metrics in the text exposition format."""

@@ -12,6 +12,7 @@ from viper.config_base import (
     Fraction,
     LogLevel,
     ModuleName,
+    NonNegativeFloat,
     NonNegativeInt,
     OpenPath,
     Percent,
@@ -49,6 +50,12 @@ class ServerConfig(Section, frozen=True):
     node_status_seconds: Annotated[
         PositiveFloat, doc("How often this process announces its modules on the bus")
     ] = 5.0
+    health_max_age_seconds: Annotated[
+        NonNegativeFloat,
+        doc(
+            "/health answers from a snapshot at most this old, renewed when a module starts or stops"
+        ),
+    ] = 0.25
 
 
 def _default_open_paths() -> list[str]:

@@ -110,6 +110,9 @@ class ModuleRunner:
         self.since_ms: dict[str, int] = dict.fromkeys(self.modules, clock.now_ms())
         self.errors: dict[str, str] = {}
         self.started_at: float | None = None
+        self.transitions = (
+            0  # module state changes so far (a snapshot of them is stale once this moves)
+        )
 
     def _move(self, name: str, new: ModuleStateName, reason: str = "") -> bool:
         old = self.states[name]
@@ -117,6 +120,7 @@ class ModuleRunner:
             logger.warning("module {}: refused transition {} -> {}", name, old, new)
             return False
         self.states[name] = new
+        self.transitions += 1
         self.since_ms[name] = self._clock.now_ms()
         self._bus.publish_nowait(
             ModuleStateChanged(

@@ -17,6 +17,7 @@ from tests.conftest import make_config
 from viper.app import ViperApp
 from viper.config import MODULE_NAMES
 from viper.http import read_json
+from viper.modules.base import Health
 
 SEED_ROUTES = {
     "backtester": ["/backtest", "/results"],
@@ -54,6 +55,42 @@ async def test_health_reports_every_module_running(client: httpx.AsyncClient) ->
     assert set(body["modules"]) == set(MODULE_NAMES)
     assert all(m["state"] == "running" for m in body["modules"].values())
     assert body["rss_bytes"] > 0
+
+
+async def test_health_answers_from_a_snapshot_until_it_ages_or_a_module_changes_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = ViperApp(
+        make_config(
+            tmp_path, modules={"enabled": ["api", "risk"]}, server={"health_max_age_seconds": 60}
+        )
+    )
+    async with app.running():
+        transport = httpx.ASGITransport(app=app.http)
+        async with httpx.AsyncClient(transport=transport, base_url="http://viper") as http:
+            first = await http.get("/health")
+            halted = Health(status="degraded", detail="halted: test")
+            monkeypatch.setattr(app.modules["risk"], "health", lambda: halted)
+            again = await http.get("/health")
+            assert again.content == first.content  # the snapshot, not yet 60 s old
+            assert (await http.get("/risk/health")).json()["health"]["status"] == "degraded"
+
+            app.runner.transitions += 1  # what every module start, stop or failure does
+            renewed = await http.get("/health")
+            assert renewed.json()["status"] == "degraded"
+            assert renewed.json()["modules"]["risk"]["health"]["detail"] == "halted: test"
+
+    fresh = ViperApp(
+        make_config(
+            tmp_path, modules={"enabled": ["api", "risk"]}, server={"health_max_age_seconds": 0}
+        )
+    )
+    async with fresh.running():
+        transport = httpx.ASGITransport(app=fresh.http)
+        async with httpx.AsyncClient(transport=transport, base_url="http://viper") as http:
+            assert (await http.get("/health")).json()["status"] == "ok"
+            monkeypatch.setattr(fresh.modules["risk"], "health", lambda: halted)
+            assert (await http.get("/health")).json()["status"] == "degraded"  # 0: every time
 
 
 @pytest.mark.parametrize("module", sorted(SEED_ROUTES))
