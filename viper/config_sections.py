@@ -53,7 +53,8 @@ class ServerConfig(Section, frozen=True):
     health_max_age_seconds: Annotated[
         NonNegativeFloat,
         doc(
-            "/health answers from a snapshot at most this old, renewed when a module starts or stops"
+            "/health answers from a snapshot at most this old, "
+            "renewed when a module starts or stops"
         ),
     ] = 0.25
 

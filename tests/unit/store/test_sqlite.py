@@ -77,20 +77,23 @@ async def test_concurrent_callers_share_commits_and_a_failing_one_rolls_back_alo
     def insert(key: str) -> Callable[[sqlite3.Connection], str]:
         def run(conn: sqlite3.Connection) -> str:
             conn.execute("INSERT INTO orders VALUES (?, 1.0)", (key,))
-            if key == "bad":
-                conn.execute("INSERT INTO orders VALUES ('bad', 2.0)")  # duplicate key
+            if key.startswith("bad"):
+                conn.execute("INSERT INTO orders VALUES (?, 2.0)", (key,))  # duplicate key
             return key
 
         return run
 
     keys = [f"k{i}" for i in range(200)]
     results = await asyncio.gather(
-        *(db.transaction(insert(k)) for k in [*keys[:100], "bad", *keys[100:]]),
+        *(
+            db.transaction(insert(k))
+            for k in [*keys[:100], "bad", *keys[100:150], "bad2", "bad3", *keys[150:]]
+        ),
         return_exceptions=True,
     )
     failures = [r for r in results if isinstance(r, BaseException)]
-    assert len(failures) == 1
-    assert isinstance(failures[0], sqlite3.IntegrityError)
+    assert len(failures) == 3
+    assert all(isinstance(f, sqlite3.IntegrityError) for f in failures)
     assert sorted(r for r in results if isinstance(r, str)) == sorted(keys)
     rows = await db.execute("SELECT id FROM orders ORDER BY id")
     assert sorted(r[0] for r in rows) == sorted(keys)

@@ -124,13 +124,19 @@ class PaperStore:
         fills = [(f.fill_id, f.client_order_id, f.ts_ms, _encode(f)) for f in step.fills]
         funding = [(p.symbol, p.ts_ms, _encode(p)) for p in step.funding]
 
+        writes: list[tuple[str, Sequence[tuple[Any, ...]]]] = [
+            (UPSERT_ORDER, orders),
+            (UPSERT_POSITION, [row for row in positions if row[1] is not None]),
+            (DELETE_POSITION, [(s,) for s, body in positions if body is None]),
+            (UPSERT_SYMBOL, symbols),
+            (INSERT_FILL, fills),
+            (INSERT_FUNDING, funding),
+        ]
+        writes = [(sql, rows) for sql, rows in writes if rows]  # a step changes few tables
+
         def write(conn: sqlite3.Connection) -> None:
             conn.execute(UPSERT_ACCOUNT, (account,))
-            conn.executemany(UPSERT_ORDER, orders)
-            conn.executemany(UPSERT_POSITION, [row for row in positions if row[1] is not None])
-            conn.executemany(DELETE_POSITION, [(s,) for s, body in positions if body is None])
-            conn.executemany(UPSERT_SYMBOL, symbols)
-            conn.executemany(INSERT_FILL, fills)
-            conn.executemany(INSERT_FUNDING, funding)
+            for sql, rows in writes:
+                conn.executemany(sql, rows)
 
         return self.db.enqueue(write)
