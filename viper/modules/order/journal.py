@@ -56,6 +56,15 @@ class Totals(msgspec.Struct, frozen=True):
     fees: Decimal
     synthetic: bool
 
+    def plus(self, fill: Fill, synthetic: bool) -> Totals:
+        """The sums once `fill` is recorded too (as `_totals` would read them back)."""
+        return Totals(
+            self.amount + fill.amount,
+            self.notional + fill.amount * fill.price,
+            self.fees + fill.fee,
+            self.synthetic or synthetic,
+        )
+
 
 class Journal:
     """The order journal in the shared SQLite database."""
@@ -124,12 +133,16 @@ class Journal:
             order = _load(conn, report.client_order_id)
             if order is None:
                 return Outcome()
-            fills, position = _apply_fills(conn, order, report, fill, ts_ms, synthesize)
-            order = _merge(order, report, _totals(conn, order.client_order_id), ts_ms)
-            reported = states.state_of(report.status, order.filled, order.amount)
-            target = states.target_from(order.state, reported)
-            moved, steps, refused = _move(conn, order, target, ts_ms, detail)
-            _save(conn, moved)
+            totals = _totals(conn, order.client_order_id)
+            fills, position, totals = _apply_fills(
+                conn, order, report, fill, ts_ms, synthesize, totals
+            )
+            merged = _merge(order, report, totals, ts_ms)
+            reported = states.state_of(report.status, merged.filled, merged.amount)
+            target = states.target_from(merged.state, reported)
+            moved, steps, refused = _move(conn, merged, target, ts_ms, detail)
+            if moved != order:  # a report that only adds a fill leaves the row as it is
+                _save(conn, moved)
             return Outcome(
                 order=moved, steps=steps, fills=fills, position=position, refused=refused
             )
@@ -258,32 +271,26 @@ def _apply_fills(
     fill: Fill | None,
     ts_ms: int,
     synthesize: bool,
-) -> tuple[list[Fill], PositionBook | None]:
-    """Record the reported fill (once) and, with `synthesize`, one for unreported fills."""
-    recorded: list[tuple[Fill, PositionBook]] = []
-    if fill is not None:
+    totals: Totals,
+) -> tuple[list[Fill], PositionBook | None, Totals]:
+    """Record the reported fill (once) and, with `synthesize`, one for unreported fills;
+    returns them, the position they left, and the order's fill totals after them."""
+    recorded: list[Fill] = []
+    position: PositionBook | None = None
+    if fill is not None and not _fill_known(conn, fill.fill_id):
         stamped = msgspec.structs.replace(fill, ts_ms=fill.ts_ms or ts_ms)
-        recorded += _record_new(conn, order, stamped, report.filled, synthetic=False)
+        done = _record_fill(conn, order, stamped, report.filled, totals, synthetic=False)
+        if done is not None:
+            recorded.append(done[0])
+            position, totals = done[1], totals.plus(done[0], synthetic=False)
     if synthesize:
-        missing = _missing_fill(order, report, _totals(conn, order.client_order_id), ts_ms)
-        if missing is not None:
-            recorded += _record_new(conn, order, missing, report.filled, synthetic=True)
-    return [f for f, _ in recorded], (recorded[-1][1] if recorded else None)
-
-
-def _record_new(
-    conn: sqlite3.Connection,
-    order: OrderRecord,
-    fill: Fill,
-    reported_filled: Decimal,
-    *,
-    synthetic: bool,
-) -> list[tuple[Fill, PositionBook]]:
-    """`_record_fill` for a fill id not seen before; [] for a repeat."""
-    if _fill_known(conn, fill.fill_id):
-        return []
-    recorded = _record_fill(conn, order, fill, reported_filled, synthetic=synthetic)
-    return [recorded] if recorded is not None else []
+        missing = _missing_fill(order, report, totals, ts_ms)
+        if missing is not None and not _fill_known(conn, missing.fill_id):
+            done = _record_fill(conn, order, missing, report.filled, totals, synthetic=True)
+            if done is not None:
+                recorded.append(done[0])
+                position, totals = done[1], totals.plus(done[0], synthetic=True)
+    return recorded, position, totals
 
 
 def _record_fill(
@@ -291,15 +298,16 @@ def _record_fill(
     order: OrderRecord,
     fill: Fill,
     reported_filled: Decimal,
+    totals: Totals,
     *,
     synthetic: bool,
 ) -> tuple[Fill, PositionBook] | None:
-    """Record `fill` and move the position; clipped so the order's fills never pass its amount.
+    """Record `fill` and move the position; clipped so the order's fills never pass its amount
+    (`totals`: the order's fills recorded so far).
 
     Once a reconciliation fill stands in for lost ones, a late real fill counts only for what
     the exchange's cumulative amount says is still unrecorded.
     """
-    totals = _totals(conn, order.client_order_id)
     room = order.amount - totals.amount
     if totals.synthetic and not synthetic:
         room = min(room, reported_filled - totals.amount)
