@@ -8,6 +8,7 @@ refused. `live_positions` keeps protective levels across a restart (msgpack: lev
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 
 import msgspec
@@ -112,17 +113,28 @@ class LiveJournal:
         )
 
     async def save_positions(self, changed: Mapping[str, Managed | None], now_ms: int) -> None:
-        """Write (or delete, for None) managed positions."""
-        for symbol, managed in changed.items():
-            if managed is None:
-                await self._db.execute("DELETE FROM live_positions WHERE symbol = ?", (symbol,))
-            else:
-                await self._db.execute(
+        """Write (or delete, for None) managed positions, all in one transaction."""
+        upserts = [
+            (symbol, msgspec.msgpack.encode(managed), now_ms)
+            for symbol, managed in changed.items()
+            if managed is not None
+        ]
+        deletes = [(symbol,) for symbol, managed in changed.items() if managed is None]
+        if not upserts and not deletes:
+            return
+
+        def write(conn: sqlite3.Connection) -> None:
+            if deletes:
+                conn.executemany("DELETE FROM live_positions WHERE symbol = ?", deletes)
+            if upserts:
+                conn.executemany(
                     "INSERT INTO live_positions (symbol, value, updated_ms) VALUES (?, ?, ?) "
                     "ON CONFLICT(symbol) DO UPDATE SET value = excluded.value, "
                     "updated_ms = excluded.updated_ms",
-                    (symbol, msgspec.msgpack.encode(managed), now_ms),
+                    upserts,
                 )
+
+        await self._db.transaction(write)
 
     async def markets(self, markets: Mapping[str, MarketInfo], now_ms: int) -> None:
         """Record the markets' order-size rules in force."""
