@@ -355,6 +355,60 @@ async def outage() -> AsyncIterator[Outage]:
     await relay.down()
 
 
+async def test_a_batch_becomes_one_entry_per_event_and_events_redis_refuses_are_counted(
+    make_bus: MakeBus, redis_client: Redis, redis_stream: str
+) -> None:
+    a, b = make_bus(), make_bus()
+    inbox = Inbox()
+    b.subscribe(Ticker, inbox, name="inbox")
+    await a.start()
+    await b.start()
+    for i in range(300):
+        await a.publish(ticker(i))
+    assert [e.last for e in await inbox.wait_for(300)] == [65_000.0 + i for i in range(300)]
+    assert a.sent == 300 and a.send_errors == 0
+    assert await redis_client.xlen(redis_stream) == 300  # still one entry per event
+
+    await a.stop()  # the stream becomes a plain string: Redis refuses every XADD
+    await redis_client.delete(redis_stream)
+    await redis_client.set(redis_stream, "not a stream")
+    c = make_bus(group="refusals")
+    c._create_group = _no_group  # type: ignore[method-assign]
+    await c.start()
+    await c.publish(ticker(1))
+    await c.publish(ticker(2))
+    await eventually(lambda: c.send_errors == 2)
+    assert c.sent == 0 and c.buffered == 0  # counted and dropped, not retried forever
+    await redis_client.delete(redis_stream)
+
+
+async def _no_group() -> None:
+    return None
+
+
+async def test_without_scripting_rights_events_are_appended_one_by_one(
+    make_bus: MakeBus, redis_client: Redis
+) -> None:
+    user, password = f"viper-test-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    await redis_client.execute_command(
+        "ACL", "SETUSER", user, "on", f">{password}", "~*", "&*", "+@all", "-@scripting"
+    )
+    try:
+        limited = make_bus(url=f"redis://{user}:{password}@127.0.0.1:6379/13")
+        reader = make_bus()
+        inbox = Inbox()
+        reader.subscribe(Ticker, inbox, name="inbox")
+        await limited.start()
+        await reader.start()
+        for i in range(50):
+            await limited.publish(ticker(i))
+        assert [e.last for e in await inbox.wait_for(50)] == [65_000.0 + i for i in range(50)]
+        assert limited.sent == 50 and limited.send_errors == 0
+        await limited.stop()
+    finally:
+        await redis_client.execute_command("ACL", "DELUSER", user)
+
+
 async def test_events_published_while_redis_is_down_are_sent_when_it_is_back(
     make_bus: MakeBus, outage: Outage
 ) -> None:
