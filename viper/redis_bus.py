@@ -280,8 +280,15 @@ class RedisBus(InMemoryBus):
         return failures
 
     async def _read(self, cursor: bytes | str) -> list[Entry]:
+        # A process's own group is never re-read (it reads only new entries, and is destroyed
+        # at stop), so its entries need no acknowledgement: NOACK spares an XACK per batch.
         reply: Any = await self._client.xreadgroup(
-            self.group, self.node_id, {self.stream: cursor}, count=BATCH, block=BLOCK_MS
+            self.group,
+            self.node_id,
+            {self.stream: cursor},
+            count=BATCH,
+            block=BLOCK_MS,
+            noack=self.anonymous,
         )
         if not reply:
             return []
@@ -290,7 +297,8 @@ class RedisBus(InMemoryBus):
         return list(reply[0][1])
 
     async def _consume(self, entries: list[Entry]) -> None:
-        """Deliver other processes' events, count what cannot be read, then XACK the batch."""
+        """Deliver other processes' events, count what cannot be read, then XACK the batch
+        (a named group's: entries read by the process's own group are never pending)."""
         origin = self._origin
         decode = self._decoder.decode
         for entry_id, fields in entries:
@@ -308,7 +316,8 @@ class RedisBus(InMemoryBus):
             for sub in self._targets(type(event)):
                 if not sub.offer(event):
                     await sub.put(event)
-        await self._client.xack(self.stream, self.group, *[entry_id for entry_id, _ in entries])
+        if not self.anonymous:
+            await self._client.xack(self.stream, self.group, *[entry_id for entry_id, _ in entries])
 
     # --- lifecycle -----------------------------------------------------------------------
 
