@@ -252,7 +252,10 @@ class InMemoryBus:
         if self._stopped:
             return
         self.published += 1
-        for sub in self._targets(type(event)):
+        targets = self._routes.get(type(event))
+        if targets is None:
+            targets = self._targets(type(event))
+        for sub in targets:
             if not sub.offer(event):
                 await sub.put(event)
 
