@@ -358,16 +358,8 @@ async def outage() -> AsyncIterator[Outage]:
 async def test_a_batch_becomes_one_entry_per_event_and_events_redis_refuses_are_counted(
     make_bus: MakeBus, redis_client: Redis, redis_stream: str
 ) -> None:
-    a, b = make_bus(), make_bus()
-    inbox = Inbox()
-    b.subscribe(Ticker, inbox, name="inbox")
-    await a.start()
-    await b.start()
-    for i in range(300):
-        await a.publish(ticker(i))
-    assert [e.last for e in await inbox.wait_for(300)] == [65_000.0 + i for i in range(300)]
-    await eventually(lambda: a.sent == 300)
-    assert a.send_errors == 0
+    a = make_bus()
+    await sent_and_received(a, make_bus(), 300)
     assert await redis_client.xlen(redis_stream) == 300  # still one entry per event
 
     await a.stop()  # the stream becomes a plain string: Redis refuses every XADD
@@ -387,6 +379,20 @@ async def _no_group() -> None:
     return None
 
 
+async def sent_and_received(sender: RedisBus, receiver: RedisBus, n: int) -> None:
+    """Start both; `n` tickers published by `sender` all reach `receiver`, in order, and are
+    counted as sent without errors."""
+    inbox = Inbox()
+    receiver.subscribe(Ticker, inbox, name="inbox")
+    await sender.start()
+    await receiver.start()
+    for i in range(n):
+        await sender.publish(ticker(i))
+    assert [e.last for e in await inbox.wait_for(n)] == [65_000.0 + i for i in range(n)]
+    await eventually(lambda: sender.sent == n)  # counted once its call returns
+    assert sender.send_errors == 0
+
+
 async def test_without_scripting_rights_events_are_appended_one_by_one(
     make_bus: MakeBus, redis_client: Redis
 ) -> None:
@@ -396,16 +402,7 @@ async def test_without_scripting_rights_events_are_appended_one_by_one(
     )
     try:
         limited = make_bus(url=f"redis://{user}:{password}@127.0.0.1:6379/13")
-        reader = make_bus()
-        inbox = Inbox()
-        reader.subscribe(Ticker, inbox, name="inbox")
-        await limited.start()
-        await reader.start()
-        for i in range(50):
-            await limited.publish(ticker(i))
-        assert [e.last for e in await inbox.wait_for(50)] == [65_000.0 + i for i in range(50)]
-        await eventually(lambda: limited.sent == 50)  # counted once its call returns
-        assert limited.send_errors == 0
+        await sent_and_received(limited, make_bus(), 50)
         await limited.stop()
     finally:
         await redis_client.execute_command("ACL", "DELUSER", user)

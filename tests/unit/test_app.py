@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -57,40 +58,39 @@ async def test_health_reports_every_module_running(client: httpx.AsyncClient) ->
     assert body["rss_bytes"] > 0
 
 
-async def test_health_answers_from_a_snapshot_until_it_ages_or_a_module_changes_state(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = ViperApp(
-        make_config(
-            tmp_path, modules={"enabled": ["api", "risk"]}, server={"health_max_age_seconds": 60}
-        )
-    )
+@contextlib.asynccontextmanager
+async def risk_app(
+    tmp_path: Path, max_age: float
+) -> AsyncIterator[tuple[ViperApp, httpx.AsyncClient]]:
+    """A running app with the risk module, whose /health snapshot lives `max_age` seconds."""
+    modules, server = {"enabled": ["api", "risk"]}, {"health_max_age_seconds": max_age}
+    app = ViperApp(make_config(tmp_path, modules=modules, server=server))
     async with app.running():
         transport = httpx.ASGITransport(app=app.http)
         async with httpx.AsyncClient(transport=transport, base_url="http://viper") as http:
-            first = await http.get("/health")
-            halted = Health(status="degraded", detail="halted: test")
-            monkeypatch.setattr(app.modules["risk"], "health", lambda: halted)
-            again = await http.get("/health")
-            assert again.content == first.content  # the snapshot, not yet 60 s old
-            assert (await http.get("/risk/health")).json()["health"]["status"] == "degraded"
+            yield app, http
 
-            app.runner.transitions += 1  # what every module start, stop or failure does
-            renewed = await http.get("/health")
-            assert renewed.json()["status"] == "degraded"
-            assert renewed.json()["modules"]["risk"]["health"]["detail"] == "halted: test"
 
-    fresh = ViperApp(
-        make_config(
-            tmp_path, modules={"enabled": ["api", "risk"]}, server={"health_max_age_seconds": 0}
-        )
-    )
-    async with fresh.running():
-        transport = httpx.ASGITransport(app=fresh.http)
-        async with httpx.AsyncClient(transport=transport, base_url="http://viper") as http:
-            assert (await http.get("/health")).json()["status"] == "ok"
-            monkeypatch.setattr(fresh.modules["risk"], "health", lambda: halted)
-            assert (await http.get("/health")).json()["status"] == "degraded"  # 0: every time
+async def test_health_answers_from_a_snapshot_until_it_ages_or_a_module_changes_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    halted = Health(status="degraded", detail="halted: test")
+    async with risk_app(tmp_path, max_age=60) as (app, http):
+        first = await http.get("/health")
+        monkeypatch.setattr(app.modules["risk"], "health", lambda: halted)
+        again = await http.get("/health")
+        assert again.content == first.content  # the snapshot, not yet 60 s old
+        assert (await http.get("/risk/health")).json()["health"]["status"] == "degraded"
+
+        app.runner.transitions += 1  # what every module start, stop or failure does
+        renewed = await http.get("/health")
+        assert renewed.json()["status"] == "degraded"
+        assert renewed.json()["modules"]["risk"]["health"]["detail"] == "halted: test"
+
+    async with risk_app(tmp_path, max_age=0) as (app, http):
+        assert (await http.get("/health")).json()["status"] == "ok"
+        monkeypatch.setattr(app.modules["risk"], "health", lambda: halted)
+        assert (await http.get("/health")).json()["status"] == "degraded"  # 0: every time
 
 
 @pytest.mark.parametrize("module", sorted(SEED_ROUTES))
