@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import os
 import socket
@@ -212,6 +213,16 @@ class ViperApp:
             await self.store.close()
             if problems:
                 logger.error("stopped with errors: {}", "; ".join(problems))
+
+    @staticmethod
+    def settle() -> None:
+        """Once everything has started: collect the start-up garbage, then move every object
+        alive now out of the cyclic collector's way (`gc.freeze`). What start-up built lives
+        as long as the process, so later collections walk only what trading allocates: a
+        full collection takes a few milliseconds instead of tens."""
+        gc.collect()
+        gc.freeze()
+        logger.debug("{} start-up objects left out of garbage collection", gc.get_freeze_count())
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:

@@ -18,6 +18,8 @@ from loguru import logger
 from viper.app import ViperApp
 from viper.errors import ConfigError
 
+SETTLE_AFTER_SECONDS = 1.0  # when the start-up objects are moved out of the collector's way
+
 
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to us."""
@@ -97,6 +99,8 @@ async def serve(viper: ViperApp, host: str, port: int) -> None:
             # uvicorn exposes no "started" event to wait on, so poll its flag briefly.
             while not all(s.started for s in servers) and not any(t.done() for t in tasks):  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
+            # after the first probes: a pause of tens of milliseconds, once
+            loop.call_later(SETTLE_AFTER_SECONDS, viper.settle)
             logger.info(
                 "VIPER {} serving http://{}:{}/ ({} modules{})",
                 viper.config.exchange.mode,

@@ -152,6 +152,7 @@ def test_bench_live_signal_to_order_and_orders_per_second(tmp_path: Path, report
     async def run() -> tuple[list[float], list[float], float, int]:
         app = ViperApp(_config(tmp_path))
         async with app.running():
+            app.settle()  # as `viper run` does once it serves
             seen = Submissions(app.services.get(Exchange))
             gate, submitted = await _latency(app, seen)
             rate = await _throughput(app)
