@@ -137,8 +137,7 @@ class Subscription:
 
     async def run(self) -> None:
         """Drain the queue into the handler until closed and empty."""
-        queue = self.queue
-        handler = self.handler
+        queue, handler, waiting_publishers = self.queue, self.handler, self._space
         loop = asyncio.get_running_loop()
         while True:
             if not queue:
@@ -148,7 +147,7 @@ class Subscription:
                 await self._waiter
                 continue
             event = queue.popleft()
-            if self._space:
+            if waiting_publishers:
                 self._wake_publishers()
             try:  # inline, not a helper coroutine: this is the hot path of every event
                 await handler(event)
@@ -256,7 +255,10 @@ class InMemoryBus:
         if targets is None:
             targets = self._targets(type(event))
         for sub in targets:
-            if not sub.offer(event):
+            queue = sub.queue
+            if len(queue) < sub.maxsize and sub._waiter is None:
+                queue.append(event)  # `offer`'s common case, inline: room, nobody to wake
+            elif not sub.offer(event):
                 await sub.put(event)
 
     def publish_nowait(self, event: BaseEvent) -> None:
