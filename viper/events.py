@@ -30,15 +30,17 @@ Severity = Literal["info", "warning", "critical"]
 ModuleStateName = Literal["created", "starting", "running", "stopping", "stopped", "failed"]
 
 
-# Ids are a random per-process prefix and a counter: unique across processes, and about ten
-# times cheaper than uuid4 on the bus's hot path.
+# Ids are a random per-process prefix and a counter: unique across processes, and far
+# cheaper than uuid4 on the bus's hot path. The prefix sits in the high 64 bits, so one
+# integer formatted as 32 hex digits is the prefix's 16 digits and then the counter's 16.
 _ID_PREFIX = secrets.token_hex(8)
+_ID_BASE = int(_ID_PREFIX, 16) << 64
 _id_counter = itertools.count()
 
 
 def new_event_id() -> str:
     """A fresh, unique event id (32 hex characters)."""
-    return f"{_ID_PREFIX}{next(_id_counter):016x}"
+    return "%032x" % (_ID_BASE + next(_id_counter))
 
 
 class BaseEvent(msgspec.Struct, frozen=True, kw_only=True, tag=True):
