@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import Meta
@@ -35,25 +35,6 @@ HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/]+\S*$")]
 EmailAddress = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$")]
 OpenPath = Annotated[str, Meta(pattern=r"^/\S*$")]
 
-MODULE_NAMES: tuple[str, ...] = (
-    "api",
-    "web",
-    "backtester",
-    "risk",
-    "data",
-    "optimizer",
-    "exchange",
-    "monitoring",
-    "live",
-    "vault",
-    "streamer",
-    "signal",
-    "alerts",
-    "order",
-    "sync",
-    "mcp",
-    "logger",
-)
 ModuleName = Literal[
     "api",
     "web",
@@ -73,6 +54,7 @@ ModuleName = Literal[
     "mcp",
     "logger",
 ]
+MODULE_NAMES: tuple[str, ...] = get_args(ModuleName)  # in the order of DESIGN.md's table
 
 
 def doc(text: str) -> Meta:
