@@ -88,16 +88,20 @@ class PaperExchange:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def finish(saved: asyncio.Future[None]) -> None:
-            failed = saved.exception()
-            if failed is None:
-                for order, fill in step.reports:
-                    self._report(now_ms, order, fill)
-            if not done.done():
-                outcome = failed or error
-                if outcome is None:
-                    done.set_result(None)
-                else:
-                    done.set_exception(outcome)
+            failed: BaseException | None = saved.exception()
+            try:
+                if failed is None:
+                    for order, fill in step.reports:
+                        self._report(now_ms, order, fill)
+            except Exception as exc:  # a broken report hook must not leave the caller waiting
+                failed = exc
+            finally:
+                if not done.done():
+                    outcome = failed or error
+                    if outcome is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(outcome)
 
         self.store.queue_save(step).add_done_callback(finish)
         return done

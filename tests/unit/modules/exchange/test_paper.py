@@ -220,3 +220,21 @@ async def test_replaying_the_same_events_gives_the_same_reports(tmp_path: Path) 
 
     assert msgspec.to_builtins(runs[0]) == msgspec.to_builtins(runs[1])
     assert len(runs[0]) > 5
+
+
+async def test_a_failing_report_hook_reaches_the_caller_and_the_step_stays_stored(
+    db: Database,
+) -> None:
+    def broken(ts: int, order: ExchangeOrder, fill: Fill | None) -> None:
+        raise RuntimeError("hook broke")
+
+    paper = await PaperExchange.open(db, SETTINGS, broken)
+    await paper.on_ticker(BTC, 60000.0, None, None, T0)
+
+    with pytest.raises(RuntimeError, match="hook broke"):
+        async with asyncio.timeout(5):  # answered, never left waiting
+            await paper.create_order(
+                client_order_id="m", symbol=BTC, side="buy", type="market", amount=D("0.010")
+            )
+    rows = await db.execute("SELECT status FROM paper_orders WHERE client_order_id = 'm'")
+    assert rows == [("closed",)]
