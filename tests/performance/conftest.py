@@ -16,6 +16,18 @@ import pytest
 RESULTS = Path(__file__).parent / "results"
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS in MB: the VmHWM of its memory map.
+
+    Not `getrusage(RUSAGE_SELF).ru_maxrss`: Linux carries that figure across exec, so a
+    subprocess started by a large pytest process reports pytest's peak as its own.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("VmHWM not found in /proc/self/status")
+
+
 class Report:
     """Rows of (benchmark, figure, unit, target, met) collected over the run."""
 

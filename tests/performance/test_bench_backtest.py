@@ -262,8 +262,9 @@ def test_first_backtest_in_a_fresh_process(report: Report) -> None:
 
 
 LOAD_TEST = """
-import json, resource, time
+import json, time
 import numpy as np
+from tests.performance.conftest import peak_rss_mb
 from tests.performance.test_bench_backtest import tiled, FOUR_YEARS
 from viper.backtest import run_backtest
 from viper.config import RiskConfig
@@ -271,13 +272,13 @@ from viper.config import RiskConfig
 risk = RiskConfig(max_drawdown=1.0, daily_loss_limit=1.0)
 start = 1_600_000_000_000 - 1_600_000_000_000 % 60_000
 frames = {{f"{{b}}/USDT:USDT": tiled((b,), FOUR_YEARS, start) for b in ("BTC", "ETH", "SOL")}}
-built = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+built = peak_rss_mb()
 t0 = time.perf_counter()
 run_backtest({{k: v.head(5_000) for k, v in frames.items()}}, "viper", {{}})  # warm-up
 t1 = time.perf_counter()
 result = run_backtest(frames, "viper", {{}}, risk=risk)
 t2 = time.perf_counter()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_rss_mb()
 print(json.dumps({{"warmup": t1 - t0, "run": t2 - t1, "peak_mb": peak, "frames_mb": built,
                   "bars": result.bars * len(result.symbols), "trades": result.total_trades}}))
 """

@@ -34,6 +34,7 @@ START = 1_600_000_000_000 - 1_600_000_000_000 % MINUTE
 
 VIPER = """
 import asyncio, json, resource, time, msgspec
+from tests.performance.conftest import peak_rss_mb
 from viper.backtest.fees import FeeModel
 from viper.config import parse_config
 from viper.optimizer.runner import optimize
@@ -51,15 +52,16 @@ spec = msgspec.structs.replace(spec, backtest=msgspec.structs.replace(spec.backt
 t0 = time.perf_counter()
 result = asyncio.run(optimize(spec, {workers}))
 seconds = time.perf_counter() - t0
-me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+me = peak_rss_mb()
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({{"seconds": seconds, "parent_mb": me, "worker_mb": kids, "combos": result.trials,
     "best": result.best_params, "best_value": result.best_value}}))
 """
 
 VECTORBT = """
-import json, resource, time
+import json, time
 import numpy as np, pandas as pd, vectorbt as vbt
+from tests.performance.conftest import peak_rss_mb
 from viper.store.candles import CandleStore
 frame = CandleStore({root!r}).read("bitget", {symbol!r}, "1m")
 index = pd.to_datetime(frame["timestamp"].to_numpy(), unit="ms")
@@ -77,7 +79,7 @@ pf = vbt.Portfolio.from_signals(close, entries=up, exits=down, short_entries=dow
 sharpe = pf.sharpe_ratio()
 seconds = time.perf_counter() - t0
 best = sharpe.idxmax()
-print(json.dumps({{"seconds": seconds, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+print(json.dumps({{"seconds": seconds, "peak_mb": peak_rss_mb(),
     "combos": int(sharpe.shape[0]), "best": [int(b) for b in best]}}))
 """
 
