@@ -4,7 +4,9 @@ change is announced by name and version (never the value), including changes mad
 
 Verified tokens are remembered for a few seconds, so an authenticated request costs no
 database read; a revocation here takes effect at once, one made by another process (the
-CLI) within `VERIFIED_SECONDS`, as quickly as a secret changed there is noticed.
+CLI) within `VERIFIED_SECONDS`, as quickly as a secret changed there is noticed. Requests
+that present the same token while it is being checked wait for that one check, so a burst
+of requests when the memory of a token runs out costs one database read, not one each.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class VaultService:
         self._clock = clock
         # sha256(token) -> (its info, when it was checked); the token itself is not kept.
         self._verified: dict[bytes, tuple[TokenInfo, float]] = {}
+        self._checking: dict[bytes, asyncio.Future[TokenInfo]] = {}
+        self._revocations = 0  # a check that spans a revocation is not remembered
         self._redactor = redactor
         self._announce = announce
         self._versions: dict[str, int] = {}
@@ -82,11 +86,28 @@ class VaultService:
             info = hit[0]
             if info.expires_ms is None or self._clock.now_ms() < info.expires_ms:
                 return info
+        checking = self._checking.get(key)
+        if checking is None:
+            checking = asyncio.ensure_future(self._check(key, token))
+            self._checking[key] = checking
+            checking.add_done_callback(lambda done: self._checked(key, done))
+        # shielded: a caller that gives up does not cancel the check the others wait for
+        return await asyncio.shield(checking)
+
+    async def _check(self, key: bytes, token: str) -> TokenInfo:
+        revocations = self._revocations
         info = await self.tokens.verify(token)  # AuthError: nothing is remembered
-        if len(self._verified) >= MAX_VERIFIED:
-            self._verified.clear()
-        self._verified[key] = (info, now)
+        if revocations == self._revocations:
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified.clear()
+            self._verified[key] = (info, self._clock.monotonic())
         return info
+
+    def _checked(self, key: bytes, done: asyncio.Future[TokenInfo]) -> None:
+        if self._checking.get(key) is done:
+            del self._checking[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: an AuthError nobody awaited any more is not logged
 
     async def set(
         self, name: str, value: str, meta: SecretMeta | None = None
@@ -185,6 +206,8 @@ class VaultService:
 
     async def revoke_token(self, token_id: str) -> TokenInfo:
         info = await self.tokens.revoke(token_id)
+        self._revocations += 1
+        self._checking.clear()  # later requests check again; a check already begun is forgotten
         self._verified = {k: v for k, v in self._verified.items() if v[0].id != token_id}
         self.token_count = await self.tokens.active()
         return info
