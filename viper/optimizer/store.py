@@ -3,7 +3,7 @@
 `optimizations`: one row per finished job (headline columns plus the whole result as a zlib
 JSON blob), written by the optimizer module and by `viper optimize`. `strategy_parameters`: an
 append-only audit of parameters applied to the live strategy (who, when, from which job); the
-newest row per strategy and symbol is what the live engine should trade.
+newest row per strategy and symbol (or `*`) is what the live engine trades.
 """
 
 from __future__ import annotations

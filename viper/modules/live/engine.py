@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
@@ -77,7 +77,7 @@ class LiveEngine:
         state: TradingState = "running",
     ) -> None:
         self.strategy = strategy.name
-        self.runners = {s: SymbolRunner(strategy, params) for s in symbols}
+        self.runners = {s: SymbolRunner(strategy, params, warmup_bars) for s in symbols}
         self.warmup_bars = warmup_bars
         self.stops: StopMode = stops
         self.state: TradingState = state
@@ -111,6 +111,14 @@ class LiveEngine:
     def may_enter(self) -> bool:
         return self.state == "running" and not self.reduce_only
 
+    def set_params(self, symbols: Iterable[str], params: Any) -> list[str]:
+        """Trade `params` on those of `symbols` this engine runs, from their next bar on; the
+        positions already open keep their levels. Returns the symbols changed."""
+        changed = [s for s in symbols if s in self.runners]
+        for symbol in changed:
+            self.runners[symbol].reparametrize(params)
+        return changed
+
     # --- market data --------------------------------------------------------------------
 
     def on_candle(self, symbol: str, candle: Candle, close_ms: int) -> list[Action]:
@@ -138,7 +146,7 @@ class LiveEngine:
             else:
                 managed.after_bar(candle.high, candle.low)
             self.dirty.add(symbol)
-        if runner.bars > self.warmup_bars:
+        if runner.bars > self.warmup_bars and not runner.cold:
             actions += self._decide(symbol, decision, candle.close, close_ms, exited)
         return actions + self._flush()
 

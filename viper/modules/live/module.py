@@ -5,6 +5,10 @@ order flow (`OrderRequest`, `OrderUpdated`, `PositionChanged`, `TradeRejected`) 
 health of market data and the exchange (`MarketDataStale`/`Resumed`,
 `ExchangeConnectionChanged`), which switch it to reduce-only. It sends `TradeIntent`s to the
 risk manager, places protective orders in exchange-stop mode, and provides `PortfolioSource`.
+
+Parameters applied through the optimizer (`StrategyParametersApplied`, stored in its audit
+table) replace the configured ones for the strategy it trades: the newest applied set per
+symbol, `*` for every symbol, read at start and followed while it runs.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from viper.events import (
     OrderRequest,
     OrderUpdated,
     PositionChanged,
+    StrategyParametersApplied,
     Ticker,
     TradeIntent,
     TradeRejected,
@@ -42,7 +47,8 @@ from viper.modules.live.journal import LiveJournal
 from viper.modules.live.metrics import LiveCollector
 from viper.modules.live.portfolio import ManagedView, build_portfolio, managed_view
 from viper.modules.live.routes import ManualOrder, routes
-from viper.modules.live.status import LiveStatus, live_status
+from viper.modules.live.status import LiveStatus, ParamsSource, live_status
+from viper.optimizer.store import AppliedParameters, OptimizerStore
 from viper.protocols import Exchange, Portfolio, PortfolioSource, PositionView, RiskGate
 from viper.strategies import get_strategy, live_params
 
@@ -75,6 +81,7 @@ class LiveModule:
     def __init__(self) -> None:
         self.engine_or_none: LiveEngine | None = None
         self.params: Any = None
+        self.applied: dict[str, ParamsSource] = {}  # symbol -> where its parameters came from
         self.realized: dict[str, float] = {}
         self._ctx: ModuleContext | None = None
         self._journal: LiveJournal | None = None
@@ -98,6 +105,7 @@ class LiveModule:
             await self._journal.markets(traded, ctx.clock.now_ms())
         engine.positions = await self._journal.positions()
         self.engine_or_none = engine
+        await self._load_applied(ctx)
         if exchange is not None:
             for position in await exchange.fetch_positions():
                 engine.on_position(position)
@@ -126,7 +134,40 @@ class LiveModule:
             bus.subscribe(MarketDataStale, self._on_stale, name="live.stale"),
             bus.subscribe(MarketDataResumed, self._on_resumed, name="live.resumed"),
             bus.subscribe(ExchangeConnectionChanged, self._on_exchange, name="live.exchange"),
+            bus.subscribe(StrategyParametersApplied, self._on_applied, name="live.parameters"),
         ]
+
+    async def _load_applied(self, ctx: ModuleContext) -> None:
+        """The newest applied parameters of each symbol (its own or `*`, the newer wins)."""
+        store = OptimizerStore(ctx.store)
+        await store.migrate()
+        mine = [a for a in await store.applied() if a.strategy == self.engine.strategy]
+        for symbol in list(self.engine.runners):
+            chosen = [a for a in mine if a.symbol in ("*", symbol)]
+            if chosen:
+                newest = max(chosen, key=lambda a: (a.applied_ms, a.symbol != "*"))
+                await self._use(newest, [symbol])
+
+    async def _use(self, applied: AppliedParameters, symbols: list[str]) -> list[str]:
+        """Trade `applied` on `symbols`; parameters the strategy refuses are reported, and the
+        ones in use stay."""
+        engine = self.engine
+        try:
+            params = get_strategy(engine.strategy).params(applied.params)
+        except ViperError as exc:
+            await self._announce(
+                "warning",
+                f"parameters from {applied.source_job or 'the API'} not applied to "
+                f"{engine.strategy}: {exc.detail}",
+            )
+            return []
+        changed = engine.set_params(symbols, params)
+        source = ParamsSource(
+            source_job=applied.source_job, actor=applied.actor, applied_ms=applied.applied_ms
+        )
+        for symbol in changed:
+            self.applied[symbol] = source
+        return changed
 
     # --- handlers ----------------------------------------------------------------------
 
@@ -165,6 +206,32 @@ class LiveModule:
         else:
             await self._restrict(
                 "exchange", f"exchange {event.exchange} unreachable: {event.reason}"
+            )
+
+    async def _on_applied(self, event: StrategyParametersApplied) -> None:
+        engine = self.engine
+        if event.strategy != engine.strategy:
+            logger.info(
+                "live: parameters for {} not used: this engine trades {}",
+                event.strategy,
+                engine.strategy,
+            )
+            return
+        symbols = list(engine.runners) if event.symbol == "*" else [event.symbol]
+        applied = AppliedParameters(
+            strategy=event.strategy,
+            symbol=event.symbol,
+            params=event.params,
+            source_job=event.source_job,
+            actor=event.actor,
+            applied_ms=event.ts_ms,
+        )
+        changed = await self._use(applied, symbols)
+        if changed:
+            await self._announce(
+                "info",
+                f"{engine.strategy} parameters from {event.source_job or 'the API'} "
+                f"(by {event.actor or 'unknown'}) trade on {', '.join(changed)} from the next bar",
             )
 
     # --- acting ------------------------------------------------------------------------
@@ -262,7 +329,9 @@ class LiveModule:
         return self._ctx
 
     def status(self) -> LiveStatus:
-        return live_status(self.engine, self.params, self.ctx.config.trading.timeframe)
+        return live_status(
+            self.engine, self.params, self.applied, self.ctx.config.trading.timeframe
+        )
 
     async def control(self, action: str, flatten: bool) -> LiveStatus:
         """Start, pause or stop trading (and, on stop, optionally flatten every position)."""

@@ -8,6 +8,7 @@ are the same code and the same rule as the backtest kernel's.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any
 
 from viper.backtest.fills import wanted_side
@@ -39,11 +40,16 @@ def exits(side: int, flags: int) -> bool:
 
 
 class SymbolRunner:
-    """The incremental strategy of one symbol and the bars it has seen."""
+    """The incremental strategy of one symbol, the bars it has seen, and the newest of them
+    (as many as the warm-up needs), so new parameters start from a warm strategy."""
 
-    def __init__(self, strategy: Strategy[Any], params: Any) -> None:
+    def __init__(self, strategy: Strategy[Any], params: Any, keep: int = 0) -> None:
+        self._strategy = strategy
+        self.params = params
         self._live: IncrementalStrategy = strategy.incremental(params)
+        self.history: deque[tuple[Candle, float]] = deque(maxlen=max(keep, strategy.warmup(params)))
         self.bars = 0
+        self.cold = 0  # bars still needed before decisions count, after new parameters
         self.last_ms: int | None = None
         self.last: Decision | None = None
 
@@ -53,5 +59,22 @@ class SymbolRunner:
             return None
         self.last_ms = candle.ts_ms
         self.bars += 1
+        self.cold = max(0, self.cold - 1)
+        self.history.append((candle, funding))
         self.last = self._live.update(candle, funding)
         return self.last
+
+    def reparametrize(self, params: Any) -> None:
+        """Trade `params` from the next bar on. The new strategy first sees the kept bars; if
+        they are fewer than its warm-up, its decisions count only once it has seen enough."""
+        live = self._strategy.incremental(params)
+        last: Decision | None = None
+        for candle, funding in self.history:
+            last = live.update(candle, funding)
+        needed = self._strategy.warmup(params)
+        self.cold = max(0, needed - len(self.history))
+        if needed > (self.history.maxlen or 0):
+            self.history = deque(self.history, maxlen=needed)
+        self._live, self.params = live, params
+        if last is not None:
+            self.last = last

@@ -9,14 +9,27 @@ import msgspec
 from viper.modules.live.engine import LiveEngine
 
 
+class ParamsSource(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a symbol's applied parameters came from: the optimization, who, when."""
+
+    source_job: str
+    actor: str
+    applied_ms: int
+
+
 class LiveStatus(msgspec.Struct, frozen=True, kw_only=True):
-    """The engine's state, why it may only reduce, and what it has done."""
+    """The engine's state, why it may only reduce, and what it has done.
+
+    `params` are the configured parameters; `symbol_params` what each symbol trades now, and
+    `applied` the source of those that came from the optimizer instead of the config."""
 
     state: str
     reduce_only: bool
     reasons: list[str]
     strategy: str
     params: dict[str, Any]
+    symbol_params: dict[str, dict[str, Any]]
+    applied: dict[str, ParamsSource]
     symbols: list[str]
     timeframe: str
     stops: str
@@ -27,7 +40,9 @@ class LiveStatus(msgspec.Struct, frozen=True, kw_only=True):
     last_bar_ms: dict[str, int | None]
 
 
-def live_status(engine: LiveEngine, params: Any, timeframe: str) -> LiveStatus:
+def live_status(
+    engine: LiveEngine, params: Any, applied: dict[str, ParamsSource], timeframe: str
+) -> LiveStatus:
     """The status of `engine`."""
     return LiveStatus(
         state=engine.state,
@@ -35,6 +50,8 @@ def live_status(engine: LiveEngine, params: Any, timeframe: str) -> LiveStatus:
         reasons=sorted(engine.reduce_only.values()),
         strategy=engine.strategy,
         params=msgspec.to_builtins(params),
+        symbol_params={s: msgspec.to_builtins(r.params) for s, r in engine.runners.items()},
+        applied=dict(sorted(applied.items())),
         symbols=list(engine.runners),
         timeframe=timeframe,
         stops=engine.stops,

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import make_config
@@ -146,3 +147,54 @@ def _managed(http: Any) -> Any:
         return (await http.get("/live/positions")).json()["count"] == 1
 
     return check
+
+
+def _trades(app: ViperApp, threshold: float, symbols: list[str]) -> Any:
+    async def check() -> bool:
+        async with client_for(app) as http:
+            status = (await http.get("/live/trade")).json()
+        return all(status["symbol_params"][s]["threshold"] == threshold for s in symbols)
+
+    return check
+
+
+async def _apply(http: httpx.AsyncClient, body: dict[str, Any], **headers: str) -> Any:
+    return await http.post("/optimizer/parameters/apply", json=body, headers=headers)
+
+
+async def test_applied_parameters_trade_at_once_and_after_a_restart(tmp_path: Path) -> None:
+    config = make_config(tmp_path, modules={"enabled": [*MODULES, "data", "optimizer"]})
+    symbols, configured = config.trading.symbols, config.signal.threshold
+    others = [s for s in symbols if s != BTC]
+    async with ViperApp(config).running() as first:
+        seen = recorder(first, AlertRaised)
+        async with client_for(first) as http:
+            wrong = await _apply(http, {"strategy": "viper", "parameters": {"threshold": 170}})
+            other = await _apply(
+                http, {"strategy": "sma_cross", "parameters": {"fast": 5, "slow": 20}}
+            )
+            applied = await _apply(
+                http,
+                {"strategy": "viper", "parameters": {"threshold": 71.5}, "symbol": BTC},
+                **{"X-Actor": "alice"},
+            )
+            await eventually(_trades(first, 71.5, [BTC]), what="BTC trades the applied set")
+            status = (await http.get("/live/trade")).json()
+    assert wrong.status_code == 422 and "threshold" in wrong.json()["field"]
+    assert other.status_code == 200 and applied.status_code == 200, applied.text
+    assert status["params"]["threshold"] == configured  # the configured set, as before
+    for symbol in others:  # neither the BTC-only set nor sma_cross's reach them
+        assert status["symbol_params"][symbol]["threshold"] == configured
+    assert list(status["applied"]) == [BTC] and status["applied"][BTC]["actor"] == "alice"
+    assert any(
+        isinstance(e, AlertRaised) and BTC in e.message and "next bar" in e.message for e in seen
+    )
+
+    # a restart reads them back from the audit table
+    async with ViperApp(config).running() as second, client_for(second) as http:
+        restarted = (await http.get("/live/trade")).json()
+        await _apply(http, {"strategy": "viper", "parameters": {"threshold": 64.0}})
+        await eventually(_trades(second, 64.0, symbols), what="the newer '*' set everywhere")
+    assert restarted["symbol_params"][BTC]["threshold"] == 71.5
+    assert restarted["applied"][BTC]["actor"] == "alice"
+    assert all(restarted["symbol_params"][s]["threshold"] == configured for s in others)

@@ -11,7 +11,8 @@ import numpy as np
 from viper.domain import Candle, Order, Position
 from viper.events import OrderRequest, TradeIntent
 from viper.modules.live.engine import Cancel, LiveEngine
-from viper.strategies import Decision, Strategy, StrategyParams
+from viper.modules.live.runner import SymbolRunner
+from viper.strategies import Decision, Strategy, StrategyParams, get_strategy
 from viper.strategies.base import Bars, Decisions, empty_decisions
 
 SYMBOL = "BTC/USDT:USDT"
@@ -266,3 +267,50 @@ def test_entries_wait_for_every_symbols_bar_and_the_bars_exits() -> None:
     assert [(a.symbol, a.purpose) for a in exits] == [(SYMBOL, "exit")]
     assert held_back == []  # both entries wait for BTC's exit to fill
     assert [(a.symbol, a.side) for a in released] == [(SYMBOL, "sell"), (other, "sell")]
+
+
+def _wave(n: int) -> list[Candle]:
+    return [bar(i, close=100.0 + 10.0 * math.sin(i / 7.0) + 0.05 * i) for i in range(n)]
+
+
+def test_new_parameters_trade_from_the_next_bar_warmed_on_the_kept_bars() -> None:
+    sma = get_strategy("sma_cross")
+    before, after = sma.params({"fast": 5, "slow": 20}), sma.params({"fast": 10, "slow": 30})
+    candles = _wave(300)
+    engine = LiveEngine(sma, before, [SYMBOL], warmup_bars=50)
+    for candle in candles[:150]:
+        engine.on_candle(SYMBOL, candle, candle.ts_ms + STEP)
+    assert engine.set_params([SYMBOL, "NOT/TRADED:USDT"], after) == [SYMBOL]
+    runner = engine.runners[SYMBOL]
+    assert runner.params == after and runner.cold == 0 and runner.bars == 150
+    # the same parameters from scratch on the 50 kept bars and what follows: the same decisions
+    fresh = SymbolRunner(sma, after)
+    for candle in candles[100:150]:
+        fresh.update(candle)
+    assert fresh.last == runner.last
+    unchanged = SymbolRunner(sma, before)
+    for candle in candles[:150]:
+        unchanged.update(candle)
+    differ = 0
+    for candle in candles[150:]:
+        engine.on_candle(SYMBOL, candle, candle.ts_ms + STEP)
+        assert runner.last == fresh.update(candle)
+        differ += runner.last != unchanged.update(candle)
+    assert differ > 0  # the change shows in the decisions
+    assert engine.runners[SYMBOL].bars == 300
+
+
+def test_new_parameters_needing_more_bars_than_kept_count_only_once_warm() -> None:
+    sma = get_strategy("sma_cross")
+    engine = LiveEngine(sma, sma.params({"fast": 5, "slow": 20}), [SYMBOL], warmup_bars=0)
+    candles = _wave(100)
+    for candle in candles[:60]:
+        engine.on_candle(SYMBOL, candle, candle.ts_ms + STEP)
+    runner = engine.runners[SYMBOL]
+    assert len(runner.history) == 20  # what the configured parameters need
+    engine.set_params([SYMBOL], sma.params({"fast": 10, "slow": 30}))
+    assert runner.cold == 10 and runner.history.maxlen == 30
+    for candle in candles[60:70]:
+        assert runner.cold > 0
+        engine.on_candle(SYMBOL, candle, candle.ts_ms + STEP)
+    assert runner.cold == 0 and len(runner.history) == 30
