@@ -22,9 +22,13 @@ from viper.bus import InMemoryBus
 from viper.cli import main
 from viper.clock import LiveClock
 from viper.config import Config
+from viper.marketdata.frames import iso_ms
 from viper.marketdata.synthetic import generate
+from viper.optimizer.store import AppliedParameters, OptimizerStore
 from viper.parity import build_report
 from viper.store.candles import CandleStore
+from viper.store.sqlite import Database
+from viper.strategies import get_strategy, live_params
 
 SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"]
 START = 1_704_067_200_000  # 2024-01-01
@@ -101,16 +105,46 @@ def cli_parity(tmp_path: Path, config: Config, capsys: pytest.CaptureFixture[str
     return code, msgspec.json.decode(capsys.readouterr().out)
 
 
+# wider stops and targets than the defaults: other exits, so other trades than configured
+APPLIED = {"sl_atr": 2.5, "tp_atr": 5.0, "exit_threshold": 45.0}
+
+
+async def apply_before_the_replay(config: Config, params: dict[str, Any]) -> dict[str, Any]:
+    """A '*' set stored as the optimizer's apply call stores it, applied before the first bar;
+    returns the whole set."""
+    full: dict[str, Any] = msgspec.to_builtins(get_strategy("viper").params(params))
+    db = Database(config.store.database)
+    await db.open()
+    try:
+        store = OptimizerStore(db)
+        await store.migrate()
+        await store.apply(
+            AppliedParameters(
+                strategy="viper",
+                symbol="*",
+                params=full,
+                source_job="opt-test",
+                actor="alice",
+                applied_ms=START - 60_000,
+            )
+        )
+    finally:
+        await db.close()
+    return full
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(90)
+@pytest.mark.parametrize("applied", [False, True], ids=["configured", "applied"])
 async def test_replayed_candles_make_the_backtesters_trades(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], applied: bool
 ) -> None:
     config = replay_config(tmp_path)
     frames = generate(SYMBOLS, "1m", START, BARS, seed=7)
     store = CandleStore(config.store.candles_dir)
     for symbol, frame in frames.items():
         store.write("bitget", symbol, "1m", frame)
+    params = await apply_before_the_replay(config, APPLIED) if applied else live_params(config)
     clock = DrainClock()
     app = ViperApp(config, clock=clock)
     clock.bus = app.bus
@@ -125,6 +159,15 @@ async def test_replayed_candles_make_the_backtesters_trades(
     report = build_report(config, frames, db_path=config.store.database, since_ms=START)
 
     summary = report.summary
+    assert report.params == params
+    assert [n for n in report.notes if "opt-test" in n] == (
+        [
+            f"the reference backtest uses the parameters applied {iso_ms(START - 60_000)} "
+            "from job opt-test by alice"
+        ]
+        if applied
+        else []
+    )
     unexplained = [p for p in report.pairs if p.status not in ("exact", "match", "open")]
     assert summary.backtest_trades >= 20, summary
     assert not unexplained, "\n".join(f"{p.status}: {p.explanation} {p}" for p in unexplained)

@@ -1,9 +1,10 @@
 """Parity: the trades live (or paper) trading made, against a backtest of the same candles.
 
 `build_report` backtests the configured strategy on stored candles, rebuilds the live trades
-from the order journal, pairs them trade by trade and explains every difference;
-`viper.strategies.live_params` says which parameters the live engine, and so the reference
-backtest, runs with.
+from the order journal, pairs them trade by trade and explains every difference. The reference
+backtest runs with the parameters the live engine traded at the start of the period: a set
+applied through the optimizer by then, else `viper.strategies.live_params` (the configured
+ones); sets applied later are named in the report's notes.
 """
 
 from viper.parity.compare import backtest_trades, compare, summarize

@@ -14,6 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from viper.optimizer.store import AppliedParameters
 from viper.parity.models import ParityTrade, Rejection
 from viper.risk_rules import MarketSpec
 
@@ -129,17 +132,21 @@ def _apply(
             _apply(books, done, symbol, side, rest, price, Decimal(0), ts_ms, reason, tf_ms)
 
 
-def rejections(db_path: str | Path, symbols: Iterable[str]) -> list[Rejection]:
-    """Entries the risk manager refused, oldest first."""
+def _read(db_path: str | Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        rows = _rows(
-            conn,
-            "SELECT ts_ms, symbol, reason, detail FROM risk_rejections "
-            "WHERE purpose = 'entry' ORDER BY ts_ms",
-        )
+        return _rows(conn, sql, params)
     finally:
         conn.close()
+
+
+def rejections(db_path: str | Path, symbols: Iterable[str]) -> list[Rejection]:
+    """Entries the risk manager refused, oldest first."""
+    rows = _read(
+        db_path,
+        "SELECT ts_ms, symbol, reason, detail FROM risk_rejections "
+        "WHERE purpose = 'entry' ORDER BY ts_ms",
+    )
     wanted = set(symbols)
     return [
         Rejection(ts_ms=r[0], symbol=r[1], reason=r[2], detail=r[3]) for r in rows if r[1] in wanted
@@ -148,14 +155,31 @@ def rejections(db_path: str | Path, symbols: Iterable[str]) -> list[Rejection]:
 
 def market_specs(db_path: str | Path, symbols: Iterable[str]) -> dict[str, MarketSpec]:
     """The order-size rules the live engine traded under (recorded at its start)."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        rows = _rows(conn, "SELECT symbol, amount_step, min_amount, min_notional FROM live_markets")
-    finally:
-        conn.close()
+    rows = _read(db_path, "SELECT symbol, amount_step, min_amount, min_notional FROM live_markets")
     wanted = set(symbols)
     return {
         r[0]: MarketSpec(amount_step=float(r[1]), min_amount=float(r[2]), min_notional=float(r[3]))
         for r in rows
         if r[0] in wanted
     }
+
+
+def applied_parameters(db_path: str | Path, strategy: str) -> list[AppliedParameters]:
+    """Parameter sets applied to `strategy` through the optimizer, in the order applied."""
+    rows = _read(
+        db_path,
+        "SELECT symbol, params, source_job, actor, applied_ms FROM strategy_parameters "
+        "WHERE strategy = ? ORDER BY seq",
+        (strategy,),
+    )
+    return [
+        AppliedParameters(
+            strategy=strategy,
+            symbol=r[0],
+            params=msgspec.json.decode(r[1]),
+            source_job=r[2],
+            actor=r[3],
+            applied_ms=r[4],
+        )
+        for r in rows
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -67,3 +67,5 @@ class ParityReport(msgspec.Struct, frozen=True, kw_only=True):
     strategy: str
     summary: ParitySummary
     pairs: list[TradePair]
+    params: dict[str, Any] = msgspec.field(default_factory=dict)  # the reference backtest's
+    notes: list[str] = msgspec.field(default_factory=list)  # parameter sets applied live

@@ -1,10 +1,15 @@
 """A parity report: the journal's live trades against a backtest of the same stored candles.
 
-The backtest runs the configured strategy with the live engine's parameters
-(`viper.strategies.live_params`), the `[risk]` limits and the backtester's fee model on the
-candles given
-(which should start where the live engine's history started: its warmup), with the order-size
-rules the live engine recorded. Only trades entered in [since, until) are compared.
+The backtest runs the configured strategy with the live engine's parameters, the `[risk]`
+limits and the backtester's fee model on the candles given (which should start where the live
+engine's history started: its warmup), with the order-size rules the live engine recorded.
+Only trades entered in [since, until) are compared.
+
+The parameters are those the live engine traded at `since`: a set applied through the
+optimizer by then (the newest, the symbol's own or `*`), else the configured one
+(`viper.strategies.live_params`). A set applied later in the period, or symbols trading
+different sets at `since`, are named in the report's notes: trades after such a change are
+compared against the reference set and may differ for that reason.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import polars as pl
 
 from viper.backtest import BacktestResult, FeeModel, run_backtest
 from viper.config import Config
 from viper.marketdata.frames import iso_ms
+from viper.optimizer.store import AppliedParameters
 from viper.parity.compare import backtest_trades, compare, summarize
-from viper.parity.journal import live_trades, market_specs, rejections
+from viper.parity.journal import applied_parameters, live_trades, market_specs, rejections
 from viper.parity.models import ParityReport, ParityTrade, TradePair
 from viper.risk_rules import MarketSpec
 from viper.strategies import live_params
@@ -32,18 +40,68 @@ def data_gaps(frame: pl.DataFrame, tf_ms: int) -> list[tuple[int, int]]:
     return [(a + tf_ms, b) for a, b in pairwise(stamps) if b - a > tf_ms]
 
 
+def _described(applied: AppliedParameters) -> str:
+    source = f"job {applied.source_job}" if applied.source_job else "the API"
+    return f"applied {iso_ms(applied.applied_ms)} from {source} by {applied.actor or 'unknown'}"
+
+
+def reference_params(
+    config: Config,
+    applied: Sequence[AppliedParameters],
+    symbols: Sequence[str],
+    since_ms: int,
+    until_ms: int | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The parameters the live engine traded at `since_ms`, and notes on applied sets.
+
+    `applied` in the order applied; per symbol the newest set applied by `since_ms` counts
+    (its own over `*` at the same time), as the live engine chooses at start."""
+    configured = live_params(config)
+
+    def at_since(symbol: str) -> AppliedParameters | None:
+        sets = [a for a in applied if a.symbol in ("*", symbol) and a.applied_ms <= since_ms]
+        return max(sets, key=lambda a: (a.applied_ms, a.symbol != "*")) if sets else None
+
+    chosen = {symbol: at_since(symbol) for symbol in symbols}
+    notes: list[str] = []
+    distinct = {None if a is None else msgspec.json.encode(a.params) for a in chosen.values()}
+    first = next(iter(chosen.values()), None)
+    if len(distinct) > 1:
+        params = configured
+        own = ", ".join(f"{s} ({_described(a)})" for s, a in chosen.items() if a is not None)
+        notes.append(
+            f"symbols traded different parameter sets at the start ({own}; the others the "
+            "configured set): the reference backtest uses the configured set"
+        )
+    elif first is not None:
+        params = first.params
+        notes.append(f"the reference backtest uses the parameters {_described(first)}")
+    else:
+        params = configured
+    end = until_ms if until_ms is not None else 2**62
+    for a in applied:
+        if since_ms < a.applied_ms < end and (a.symbol == "*" or a.symbol in symbols):
+            notes.append(
+                f"parameters {_described(a)} for {a.symbol}: trades after then are compared "
+                "against the reference set"
+            )
+    return params, notes
+
+
 def reference_backtest(
     config: Config,
     frames: Mapping[str, pl.DataFrame],
     fees: FeeModel,
     markets: Mapping[str, MarketSpec],
     initial_capital: float | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> BacktestResult:
-    """The configured strategy, with the live engine's parameters and `[risk]`, on `frames`."""
+    """The configured strategy with `params` (default: the configured parameters) and `[risk]`,
+    on `frames`."""
     return run_backtest(
         frames,
         config.trading.strategy,
-        live_params(config),
+        dict(params) if params is not None else live_params(config),
         risk=config.risk,
         initial_capital=initial_capital or config.exchange.paper_balance,
         timeframe=config.trading.timeframe,
@@ -72,7 +130,9 @@ def build_report(
     if fees is None:
         fees = FeeModel(slippage_bps=0.0) if config.exchange.mode == "paper" else FeeModel()
     markets = market_specs(db_path, symbols)
-    result = reference_backtest(config, frames, fees, markets, initial_capital)
+    applied = applied_parameters(db_path, config.trading.strategy)
+    params, notes = reference_params(config, applied, symbols, since_ms, until_ms)
+    result = reference_backtest(config, frames, fees, markets, initial_capital, params)
     end = until_ms if until_ms is not None else 2**62
 
     def inside(trades: Sequence[ParityTrade]) -> list[ParityTrade]:
@@ -94,6 +154,8 @@ def build_report(
         strategy=config.trading.strategy,
         summary=summarize(pairs),
         pairs=pairs,
+        params=params,
+        notes=notes,
     )
 
 
@@ -136,4 +198,5 @@ def format_report(report: ParityReport) -> str:
     if s.differences:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(s.differences.items()))
         lines.append(f"differences: {kinds}")
+    lines += [f"note: {note}" for note in report.notes]
     return "\n".join(lines)
