@@ -46,6 +46,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 OPEN = Principal(token_id="", name="anonymous", scopes=("admin",), via="open")
+ACTOR_HEADER = "x-actor"
 
 
 def scope_for_method(method: str) -> TokenScope:
@@ -72,3 +73,15 @@ def require_scope(source: HTTPConnection | Mapping[str, Any], scope: TokenScope)
             needed=scope,
         )
     return principal
+
+
+def actor_of(request: HTTPConnection) -> str:
+    """Who asks, for the audit records of changes: the token behind the request, as
+    "name (token id)", followed by "for <X-Actor>" when the caller names someone else (a bot
+    acting for a person). With authentication off, the `X-Actor` header, else "api"."""
+    claimed = request.headers.get(ACTOR_HEADER, "").strip()[:100]
+    principal = principal_of(request)
+    if principal is None or principal.via == "open":
+        return claimed or "api"
+    who = f"{principal.name} ({principal.token_id})"
+    return f"{who} for {claimed}" if claimed and claimed != principal.name else who

@@ -86,3 +86,19 @@ async def test_the_audit_log_filters_by_token(app: ViperApp, admin_token: str) -
     async with client(app, admin_token) as http:
         page = (await http.get("/api/audit", params={"token_id": one.id})).json()
     assert page["total"] == 2 and {e["token_id"] for e in page["entries"]} == {one.id}
+
+
+async def test_a_change_names_the_token_as_its_actor_and_x_actor_only_beside_it(
+    app: ViperApp,
+) -> None:
+    issued = await issue(app, "trade")
+    async with client(app, issued.token) as http:
+        await http.post("/risk/kill-switch/trip", json={"reason": "drill"})
+        await http.post(
+            "/risk/kill-switch/resume", json={"reason": "drill over"}, headers={"X-Actor": "bob"}
+        )
+        entries = (await http.get("/risk/audit")).json()["entries"]
+    actors = [e["actor"] for e in entries if e["action"].startswith("kill_switch")]
+    who = f"{issued.name} ({issued.id})"
+    # a header cannot replace the token's name in the record; it is kept beside it
+    assert sorted(actors) == sorted([who, f"{who} for bob"])

@@ -11,14 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from viper.auth.principal import actor_of
 from viper.domain import Side
 from viper.errors import ValidationError
 from viper.events import OrderRequest
 from viper.http import ApiRoute, json_response, module_of, read_json
 from viper.modules.live.portfolio import ManagedView
 from viper.modules.live.status import LiveStatus
-
-ACTOR_HEADER = "x-actor"
 
 
 class TradeControl(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -86,8 +85,7 @@ async def get_positions(request: Request) -> Response:
 async def post_order(request: Request) -> Response:
     """Place a manual market order through the risk gate (422 with the reason when refused)."""
     body = await read_json(request, ManualOrder)
-    actor = request.headers.get(ACTOR_HEADER, "").strip()[:100] or "api"
-    order = await module_of(request, LiveView).place_manual(body, actor)
+    order = await module_of(request, LiveView).place_manual(body, actor_of(request))
     return json_response(order, status_code=202)
 
 

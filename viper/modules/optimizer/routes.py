@@ -10,14 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from viper.auth.principal import actor_of
 from viper.http import ApiRoute, json_response, module_of, read_json
 from viper.modules.optimizer.jobs import OptimizeJob
 from viper.modules.optimizer.service import ApplyRequest, OptimizerService, Parameters
 from viper.optimizer.results import OptimizationResult
 from viper.optimizer.spec import OptimizeRequest
 from viper.optimizer.store import AppliedParameters
-
-ACTOR_HEADER = "x-actor"
 
 
 @runtime_checkable
@@ -36,12 +35,6 @@ class JobList(msgspec.Struct, frozen=True, kw_only=True):
 
 def _service(request: Request) -> OptimizerService:
     return module_of(request, OptimizerView).service
-
-
-def actor_of(request: Request) -> str:
-    """Who asks: the `X-Actor` header, else "api"."""
-    actor = request.headers.get(ACTOR_HEADER, "").strip()
-    return actor[:100] if actor else "api"
 
 
 async def start_optimization(request: Request) -> Response:

@@ -11,12 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from viper.auth.principal import actor_of
 from viper.config import RiskConfig
 from viper.http import ApiRoute, json_response, module_of, query_as, read_json
 from viper.modules.risk.store import AuditEntry
 from viper.protocols import RiskStatus
-
-ACTOR_HEADER = "x-actor"
 
 
 @runtime_checkable
@@ -50,12 +49,6 @@ class AuditPage(msgspec.Struct, frozen=True, kw_only=True):
     """Audited changes, newest first."""
 
     entries: list[AuditEntry]
-
-
-def actor_of(request: Request) -> str:
-    """Who asks: the `X-Actor` header, else "api"."""
-    actor = request.headers.get(ACTOR_HEADER, "").strip()
-    return actor[:100] if actor else "api"
 
 
 async def get_status(request: Request) -> Response:
