@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -71,6 +72,21 @@ class AppliedParameters(msgspec.Struct, frozen=True, kw_only=True):
     source_job: str
     actor: str
     applied_ms: int
+
+
+APPLIED_COLUMNS = "strategy, symbol, params, source_job, actor, applied_ms"
+
+
+def applied_of(row: Sequence[Any]) -> AppliedParameters:
+    """A `strategy_parameters` row, selected as `APPLIED_COLUMNS`."""
+    return AppliedParameters(
+        strategy=row[0],
+        symbol=row[1],
+        params=msgspec.json.decode(row[2]),
+        source_job=row[3],
+        actor=row[4],
+        applied_ms=row[5],
+    )
 
 
 class OptimizerStore:
@@ -160,18 +176,8 @@ class OptimizerStore:
     async def applied(self) -> list[AppliedParameters]:
         """The newest applied parameters per strategy and symbol."""
         rows = await self.db.execute(
-            "SELECT strategy, symbol, params, source_job, actor, applied_ms FROM "
+            f"SELECT {APPLIED_COLUMNS} FROM "
             "strategy_parameters p WHERE seq = (SELECT MAX(seq) FROM strategy_parameters q "
             "WHERE q.strategy = p.strategy AND q.symbol = p.symbol) ORDER BY strategy, symbol"
         )
-        return [
-            AppliedParameters(
-                strategy=r[0],
-                symbol=r[1],
-                params=msgspec.json.decode(r[2]),
-                source_job=r[3],
-                actor=r[4],
-                applied_ms=r[5],
-            )
-            for r in rows
-        ]
+        return [applied_of(r) for r in rows]

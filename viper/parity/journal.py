@@ -14,9 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
-from viper.optimizer.store import AppliedParameters
+from viper.optimizer.store import APPLIED_COLUMNS, AppliedParameters, applied_of
 from viper.parity.models import ParityTrade, Rejection
 from viper.risk_rules import MarketSpec
 
@@ -168,18 +166,7 @@ def applied_parameters(db_path: str | Path, strategy: str) -> list[AppliedParame
     """Parameter sets applied to `strategy` through the optimizer, in the order applied."""
     rows = _read(
         db_path,
-        "SELECT symbol, params, source_job, actor, applied_ms FROM strategy_parameters "
-        "WHERE strategy = ? ORDER BY seq",
+        f"SELECT {APPLIED_COLUMNS} FROM strategy_parameters WHERE strategy = ? ORDER BY seq",
         (strategy,),
     )
-    return [
-        AppliedParameters(
-            strategy=strategy,
-            symbol=r[0],
-            params=msgspec.json.decode(r[1]),
-            source_job=r[2],
-            actor=r[3],
-            applied_ms=r[4],
-        )
-        for r in rows
-    ]
+    return [applied_of(r) for r in rows]
