@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.conftest import make_config
 from viper.optimizer.store import AppliedParameters, OptimizerStore
+from viper.parity import ParityReport, ParitySummary, format_report
 from viper.parity.journal import applied_parameters
 from viper.parity.report import reference_params
 from viper.store.sqlite import Database
@@ -85,3 +86,29 @@ def test_applied_sets_are_read_in_order_and_a_journal_without_them_has_none(
 
 def _fields(one: AppliedParameters) -> dict[str, Any]:
     return {f: getattr(one, f) for f in one.__struct_fields__}
+
+
+def test_the_printed_report_ends_with_its_notes() -> None:
+    summary = ParitySummary(
+        live_trades=0,
+        backtest_trades=0,
+        exact=0,
+        matched=0,
+        differs=0,
+        open=0,
+        missing_in_live=0,
+        missing_in_backtest=0,
+        differences={},
+    )
+    report = ParityReport(
+        since_ms=SINCE,
+        until_ms=None,
+        symbols=[BTC],
+        strategy="viper",
+        summary=summary,
+        pairs=[],
+        notes=["the reference backtest uses the parameters applied ..."],
+    )
+    assert format_report(report).splitlines()[-1] == (
+        "note: the reference backtest uses the parameters applied ..."
+    )
