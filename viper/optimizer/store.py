@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -87,6 +87,17 @@ def applied_of(row: Sequence[Any]) -> AppliedParameters:
         actor=row[4],
         applied_ms=row[5],
     )
+
+
+def in_effect(
+    applied: Iterable[AppliedParameters], symbol: str, at_ms: int | None = None
+) -> AppliedParameters | None:
+    """The set `symbol` trades (at `at_ms`, default: now): the newest of its own sets and the
+    `*` sets, its own winning a tie; None when none was applied (by then)."""
+    sets = [
+        a for a in applied if a.symbol in ("*", symbol) and (at_ms is None or a.applied_ms <= at_ms)
+    ]
+    return max(sets, key=lambda a: (a.applied_ms, a.symbol != "*")) if sets else None
 
 
 class OptimizerStore:

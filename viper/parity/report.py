@@ -25,7 +25,7 @@ import polars as pl
 from viper.backtest import BacktestResult, FeeModel, run_backtest
 from viper.config import Config
 from viper.marketdata.frames import iso_ms
-from viper.optimizer.store import AppliedParameters
+from viper.optimizer.store import AppliedParameters, in_effect
 from viper.parity.compare import backtest_trades, compare, summarize
 from viper.parity.journal import applied_parameters, live_trades, market_specs, rejections
 from viper.parity.models import ParityReport, ParityTrade, TradePair
@@ -57,12 +57,7 @@ def reference_params(
     `applied` in the order applied; per symbol the newest set applied by `since_ms` counts
     (its own over `*` at the same time), as the live engine chooses at start."""
     configured = live_params(config)
-
-    def at_since(symbol: str) -> AppliedParameters | None:
-        sets = [a for a in applied if a.symbol in ("*", symbol) and a.applied_ms <= since_ms]
-        return max(sets, key=lambda a: (a.applied_ms, a.symbol != "*")) if sets else None
-
-    chosen = {symbol: at_since(symbol) for symbol in symbols}
+    chosen = {symbol: in_effect(applied, symbol, since_ms) for symbol in symbols}
     notes: list[str] = []
     distinct = {None if a is None else msgspec.json.encode(a.params) for a in chosen.values()}
     first = next(iter(chosen.values()), None)

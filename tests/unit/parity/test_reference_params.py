@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.conftest import make_config
 from viper.optimizer.store import AppliedParameters, OptimizerStore
-from viper.parity import ParityReport, ParitySummary, format_report
+from viper.parity import ParityReport, format_report, summarize
 from viper.parity.journal import applied_parameters
 from viper.parity.report import reference_params
 from viper.store.sqlite import Database
@@ -89,17 +89,7 @@ def _fields(one: AppliedParameters) -> dict[str, Any]:
 
 
 def test_the_printed_report_ends_with_its_notes() -> None:
-    summary = ParitySummary(
-        live_trades=0,
-        backtest_trades=0,
-        exact=0,
-        matched=0,
-        differs=0,
-        open=0,
-        missing_in_live=0,
-        missing_in_backtest=0,
-        differences={},
-    )
+    summary = summarize([])
     report = ParityReport(
         since_ms=SINCE,
         until_ms=None,

@@ -48,7 +48,7 @@ from viper.modules.live.metrics import LiveCollector
 from viper.modules.live.portfolio import ManagedView, build_portfolio, managed_view
 from viper.modules.live.routes import ManualOrder, routes
 from viper.modules.live.status import LiveStatus, ParamsSource, live_status
-from viper.optimizer.store import AppliedParameters, OptimizerStore
+from viper.optimizer.store import AppliedParameters, OptimizerStore, in_effect
 from viper.protocols import Exchange, Portfolio, PortfolioSource, PositionView, RiskGate
 from viper.strategies import get_strategy, live_params
 
@@ -143,10 +143,9 @@ class LiveModule:
         await store.migrate()
         mine = [a for a in await store.applied() if a.strategy == self.engine.strategy]
         for symbol in list(self.engine.runners):
-            chosen = [a for a in mine if a.symbol in ("*", symbol)]
-            if chosen:
-                newest = max(chosen, key=lambda a: (a.applied_ms, a.symbol != "*"))
-                await self._use(newest, [symbol])
+            chosen = in_effect(mine, symbol)
+            if chosen is not None:
+                await self._use(chosen, [symbol])
 
     async def _use(self, applied: AppliedParameters, symbols: list[str]) -> list[str]:
         """Trade `applied` on `symbols`; parameters the strategy refuses are reported, and the
